@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/goccy/go-yaml"
+)
+
+type configCmd struct{}
+
+func (configCmd) Run(e *env) error {
+	c := *e.cfg
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "********"
+	}
+	doc := map[string]any{
+		"data_dir": c.DataDir,
+		"log":      map[string]any{"level": c.Log.Level, "format": c.Log.Format},
+		"kafka": map[string]any{"brokers": c.Kafka.Brokers, "embedded_addr": c.Kafka.EmbeddedAddr,
+			"replication": c.Kafka.Replication, "client_id": c.Kafka.ClientID, "dial_timeout": c.Kafka.DialTimeout.String()},
+		"clickhouse": map[string]any{"addr": c.ClickHouse.Addr, "database": c.ClickHouse.Database,
+			"username": c.ClickHouse.Username, "password": mask(c.ClickHouse.Password)},
+		"redis": map[string]any{"addr": c.Redis.Addr, "db": c.Redis.DB, "password": mask(c.Redis.Password), "prefix": c.Redis.Prefix},
+	}
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("render configuration: %w", err)
+	}
+	_, err = e.stdout.Write(b)
+	return err
+}

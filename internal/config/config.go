@@ -1,0 +1,171 @@
+// Package config holds the one typed configuration of every role, read from flags, MIP_*
+// environment variables and an optional YAML file (in that order of precedence), and validated
+// at start.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+)
+
+// EnvPrefix is the prefix of every environment variable of the configuration.
+const EnvPrefix = "MIP"
+
+// Config is the configuration shared by every subcommand.
+type Config struct {
+	ConfigFile kong.ConfigFlag `name:"config" placeholder:"FILE" help:"YAML file of settings (sections and keys as printed by 'marketinsights config'); flags and MIP_* variables override it." env:"MIP_CONFIG"`
+	DataDir    string          `name:"data-dir" default:".data" placeholder:"DIR" help:"Directory for local state: the embedded broker's log, goka's table storage." env:"MIP_DATA_DIR"`
+
+	Log        Log        `embed:"" prefix:"log-" group:"Logging"`
+	Kafka      Kafka      `embed:"" prefix:"kafka-" group:"Kafka"`
+	ClickHouse ClickHouse `embed:"" prefix:"clickhouse-" group:"ClickHouse"`
+	Redis      Redis      `embed:"" prefix:"redis-" group:"Redis"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `default:"info" enum:"debug,info,warn,error" help:"Lowest level logged: ${enum}." env:"MIP_LOG_LEVEL"`
+	Format string `default:"auto" enum:"auto,text,json" help:"Log format: ${enum}; auto is text on a terminal, JSON otherwise." env:"MIP_LOG_FORMAT"`
+}
+
+// Kafka configures the Kafka clients.
+type Kafka struct {
+	Brokers      []string      `placeholder:"HOST:PORT" help:"Kafka bootstrap brokers. Empty: the embedded broker at --kafka-embedded-addr (started by 'broker' or 'demo')." env:"MIP_KAFKA_BROKERS"`
+	EmbeddedAddr string        `default:"127.0.0.1:19092" placeholder:"HOST:PORT" help:"Address of the embedded broker, used when --kafka-brokers is empty." env:"MIP_KAFKA_EMBEDDED_ADDR"`
+	Replication  int16         `default:"-1" help:"Replication factor of created topics; -1 takes the broker's default." env:"MIP_KAFKA_REPLICATION"`
+	ClientID     string        `name:"client-id" default:"marketinsights" help:"Client id sent to the brokers." env:"MIP_KAFKA_CLIENT_ID"`
+	DialTimeout  time.Duration `default:"10s" help:"Timeout of a broker connection attempt." env:"MIP_KAFKA_DIAL_TIMEOUT"`
+}
+
+// ClickHouse configures the ClickHouse connection (native protocol).
+type ClickHouse struct {
+	Addr     string `default:"127.0.0.1:19000" placeholder:"HOST:PORT" help:"ClickHouse native-protocol address." env:"MIP_CLICKHOUSE_ADDR"`
+	Database string `default:"market" help:"Database of the read-model tables." env:"MIP_CLICKHOUSE_DATABASE"`
+	Username string `default:"default" help:"ClickHouse user." env:"MIP_CLICKHOUSE_USERNAME"`
+	Password string `help:"ClickHouse password." env:"MIP_CLICKHOUSE_PASSWORD"`
+}
+
+// Redis configures the Redis connection.
+type Redis struct {
+	Addr     string `default:"127.0.0.1:16379" placeholder:"HOST:PORT" help:"Redis address." env:"MIP_REDIS_ADDR"`
+	DB       int    `default:"0" help:"Redis database number." env:"MIP_REDIS_DB"`
+	Password string `help:"Redis password." env:"MIP_REDIS_PASSWORD"`
+	Prefix   string `default:"mip:" help:"Prefix of every key the system writes." env:"MIP_REDIS_PREFIX"`
+}
+
+// BootstrapBrokers returns the bootstrap brokers, the embedded broker's address when none is set.
+func (k Kafka) BootstrapBrokers() []string {
+	if len(k.Brokers) == 0 {
+		return []string{k.EmbeddedAddr}
+	}
+	return k.Brokers
+}
+
+// Embedded reports whether the configuration points at the embedded broker.
+func (k Kafka) Embedded() bool { return len(k.Brokers) == 0 }
+
+// SettingError names a setting by its flag, variable and file key, with what it accepts.
+type SettingError struct {
+	// Flag is the flag's name without dashes, e.g. "kafka-brokers".
+	Flag string
+	// Value is the rejected value.
+	Value string
+	// Accepts says what the setting accepts.
+	Accepts string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("invalid setting --%s (%s, file key %s): %q: want %s",
+		e.Flag, EnvName(e.Flag), FileKey(e.Flag), e.Value, e.Accepts)
+}
+
+// EnvName is the environment variable of a flag, e.g. MIP_KAFKA_BROKERS for kafka-brokers.
+func EnvName(flag string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// FileKey is the YAML key path of a flag, e.g. kafka.brokers for kafka-brokers.
+func FileKey(flag string) string {
+	section, key, ok := strings.Cut(flag, "-")
+	if !ok || !sections[section] {
+		return strings.ReplaceAll(flag, "-", "_")
+	}
+	return section + "." + strings.ReplaceAll(key, "-", "_")
+}
+
+// sections are the flag prefixes that are YAML sections.
+var sections = map[string]bool{"log": true, "kafka": true, "clickhouse": true, "redis": true}
+
+// Validate checks every setting, returning one SettingError per bad setting.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag, value, accepts string) {
+		errs = append(errs, &SettingError{Flag: flag, Value: value, Accepts: accepts})
+	}
+	for _, b := range c.Kafka.Brokers {
+		if !isHostPort(b) {
+			bad("kafka-brokers", b, "host:port with a port of 1-65535")
+		}
+	}
+	if !isHostPort(c.Kafka.EmbeddedAddr) && !strings.HasSuffix(c.Kafka.EmbeddedAddr, ":0") {
+		bad("kafka-embedded-addr", c.Kafka.EmbeddedAddr, "host:port")
+	}
+	if c.Kafka.Replication == 0 || c.Kafka.Replication < -1 {
+		bad("kafka-replication", strconv.Itoa(int(c.Kafka.Replication)), "-1 (broker default) or a positive number")
+	}
+	if c.Kafka.DialTimeout <= 0 {
+		bad("kafka-dial-timeout", c.Kafka.DialTimeout.String(), "a positive duration such as 10s")
+	}
+	if c.Kafka.ClientID == "" {
+		bad("kafka-client-id", "", "a non-empty client id")
+	}
+	if !isHostPort(c.ClickHouse.Addr) {
+		bad("clickhouse-addr", c.ClickHouse.Addr, "host:port of ClickHouse's native protocol")
+	}
+	if !isIdentifier(c.ClickHouse.Database) {
+		bad("clickhouse-database", c.ClickHouse.Database, "a database name of letters, digits and underscores, not starting with a digit")
+	}
+	if !isHostPort(c.Redis.Addr) {
+		bad("redis-addr", c.Redis.Addr, "host:port")
+	}
+	if c.Redis.DB < 0 || c.Redis.DB > 15 {
+		bad("redis-db", strconv.Itoa(c.Redis.DB), "a database number of 0-15")
+	}
+	if strings.ContainsAny(c.Redis.Prefix, " \t\n*?[]") {
+		bad("redis-prefix", c.Redis.Prefix, "a prefix without spaces or glob characters")
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "", "a directory path")
+	}
+	return errors.Join(errs...)
+}
+
+func isHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n <= 65535
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
