@@ -1100,7 +1100,9 @@ type WindowTick struct {
 	// Event metadata.
 	Envelope *Envelope `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
 	// Processing time of the tick.
-	Now           *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=now,proto3" json:"now,omitempty"`
+	Now *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=now,proto3" json:"now,omitempty"`
+	// Keyword whose windows the tick may close.
+	Keyword       string `protobuf:"bytes,3,opt,name=keyword,proto3" json:"keyword,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1147,6 +1149,13 @@ func (x *WindowTick) GetNow() *timestamppb.Timestamp {
 		return x.Now
 	}
 	return nil
+}
+
+func (x *WindowTick) GetKeyword() string {
+	if x != nil {
+		return x.Keyword
+	}
+	return ""
 }
 
 var File_market_v1_keywords_proto protoreflect.FileDescriptor
@@ -1259,11 +1268,12 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
 	"\x05value\x18\x02 \x01(\v2\x12.market.v1.AsinSetR\x05value:\x028\x01\"\x1f\n" +
 	"\aAsinSet\x12\x14\n" +
-	"\x05asins\x18\x01 \x03(\tR\x05asins\"k\n" +
+	"\x05asins\x18\x01 \x03(\tR\x05asins\"\x85\x01\n" +
 	"\n" +
 	"WindowTick\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12,\n" +
-	"\x03now\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03now*\\\n" +
+	"\x03now\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12\x18\n" +
+	"\akeyword\x18\x03 \x01(\tR\akeyword*\\\n" +
 	"\n" +
 	"WindowKind\x12\x1b\n" +
 	"\x17WINDOW_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
