@@ -101,11 +101,12 @@ func retentionMillis(d time.Duration) int64 {
 
 // Goka group names.
 const (
-	GroupProductTracker  = "product-tracker"
-	GroupKeywordWindows  = "keyword-windows"
-	GroupAnomalyDetector = "anomaly-detector"
-	GroupNotifier        = "notifier"
-	GroupAnalysisSaga    = "analysis-saga"
+	GroupProductTracker   = "product-tracker"
+	GroupKeywordWindows   = "keyword-windows"
+	GroupAnomalyDetector  = "anomaly-detector"
+	GroupNotifier         = "notifier"
+	GroupNotifierAnalyses = "notifier-analyses"
+	GroupAnalysisSaga     = "analysis-saga"
 )
 
 // Stream topic names.
@@ -130,13 +131,15 @@ const (
 
 // Goka table and loop topic names (goka's own naming: <group>-table, <group>-loop).
 const (
-	ProductTrackerTable  = GroupProductTracker + "-table"
-	KeywordWindowsTable  = GroupKeywordWindows + "-table"
-	KeywordWindowsLoop   = GroupKeywordWindows + "-loop"
-	AnomalyDetectorTable = GroupAnomalyDetector + "-table"
-	NotifierTable        = GroupNotifier + "-table"
-	AnalysisSagaTable    = GroupAnalysisSaga + "-table"
-	AnalysisSagaLoop     = GroupAnalysisSaga + "-loop"
+	ProductTrackerTable   = GroupProductTracker + "-table"
+	KeywordWindowsTable   = GroupKeywordWindows + "-table"
+	KeywordWindowsLoop    = GroupKeywordWindows + "-loop"
+	AnomalyDetectorTable  = GroupAnomalyDetector + "-table"
+	NotifierTable         = GroupNotifier + "-table"
+	NotifierLoop          = GroupNotifier + "-loop"
+	NotifierAnalysesTable = GroupNotifierAnalyses + "-table"
+	AnalysisSagaTable     = GroupAnalysisSaga + "-table"
+	AnalysisSagaLoop      = GroupAnalysisSaga + "-loop"
 )
 
 // Partition counts shared by co-partitioned topics (a goka group's inputs and its table).
@@ -176,8 +179,8 @@ var catalog = []Topic{
 		Producers: []string{"keyword-windows"}, Consumers: []string{"operators"}},
 	{Name: Anomalies, Kind: KindStream, Partitions: EntityPartitions, Retention: 90 * day, Cleanup: CleanupDelete, Key: "ASIN", KeyField: "asin",
 		Value: &marketv1.AnomalyDetected{}, Summary: "Anomalies detected on products and keywords.",
-		Producers: []string{"anomaly-detector"}, Consumers: []string{"notifier", "project"}},
-	{Name: Subscriptions, Kind: KindStream, Partitions: 1, Cleanup: CleanupCompact, Key: "subscription id", KeyField: "subscription.subscription_id",
+		Producers: []string{"anomaly-detector", "keyword-windows"}, Consumers: []string{"notifier", "project"}},
+	{Name: Subscriptions, Kind: KindStream, Partitions: EntityPartitions, Cleanup: CleanupCompact, Key: "subscription id", KeyField: "subscription.subscription_id",
 		Value: &marketv1.SubscriptionChanged{}, Summary: "Notification subscriptions; compacted, the latest change of each wins.",
 		Producers: []string{"api"}, Consumers: []string{"notifier", "project"}},
 	{Name: Notifications, Kind: KindStream, Partitions: 1, Retention: 3 * day, Cleanup: CleanupDelete, Key: "subscription id", KeyField: "subscription_id",
@@ -188,7 +191,7 @@ var catalog = []Topic{
 		Producers: []string{"notifier"}, Consumers: []string{"project"}},
 	{Name: AnalysisEvents, Kind: KindStream, Partitions: 3, Retention: 7 * day, Cleanup: CleanupDelete, Key: "analysis id", KeyField: "analysis_id",
 		Value: &marketv1.AnalysisEvent{}, Summary: "The analysis saga's facts: requested, step changes, completed, failed.",
-		Producers: []string{"api", "analysis-saga"}, Consumers: []string{"analysis-saga", "notifier", "project"}, OriginalName: "market-analysis-events"},
+		Producers: []string{"api", "analysis-saga"}, Consumers: []string{"analysis-saga", "notifier-analyses", "project"}, OriginalName: "market-analysis-events"},
 	{Name: UserActions, Kind: KindStream, Partitions: 3, Retention: Forever, Cleanup: CleanupDelete, Key: "user id", KeyField: "user_id",
 		Value: &marketv1.UserAction{}, Summary: "Audit of what users did (searches, reports viewed, analyses started).",
 		Producers: []string{"api"}, Consumers: []string{"project"}},
@@ -211,6 +214,12 @@ var catalog = []Topic{
 	{Name: NotifierTable, Kind: KindTable, Group: GroupNotifier, Partitions: EntityPartitions, Cleanup: CleanupCompact, Key: "keyword:<k>, asin:<a> or subscription:<id>",
 		Value: &marketv1.NotifierState{}, Summary: "Subscriptions by what they follow, and notifications already requested.",
 		Producers: []string{"notifier"}, Consumers: []string{"notifier"}},
+	{Name: NotifierLoop, Kind: KindLoop, Group: GroupNotifier, Partitions: EntityPartitions, Retention: day, Cleanup: CleanupDelete, Key: "keyword:<k> or asin:<a>",
+		Value: &marketv1.NotifierCommand{}, Summary: "Subscriptions and anomalies routed to the key of what they follow.",
+		Producers: []string{"notifier"}, Consumers: []string{"notifier"}},
+	{Name: NotifierAnalysesTable, Kind: KindTable, Group: GroupNotifierAnalyses, Partitions: 3, Cleanup: CleanupCompact, Key: "analysis id",
+		Value: &marketv1.NotifierState{}, Summary: "Notifications already requested for completed analyses (dedup of the notifier-analyses group).",
+		Producers: []string{"notifier-analyses"}, Consumers: []string{"notifier-analyses"}},
 	{Name: AnalysisSagaTable, Kind: KindTable, Group: GroupAnalysisSaga, Partitions: 3, Cleanup: CleanupCompact, Key: "analysis id", KeyField: "analysis_id",
 		Value: &marketv1.AnalysisState{}, Summary: "State of every analysis saga (goka table of the analysis-saga group).",
 		Producers: []string{"analysis-saga"}, Consumers: []string{"analysis-saga", "api"}},

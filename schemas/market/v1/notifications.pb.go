@@ -685,6 +685,103 @@ func (x *NotifierState) GetRequestedIds() []string {
 	return nil
 }
 
+// NotifierCommand is what the notifier routes through its loopback to the key of a followed
+// target ("keyword:<keyword>" or "asin:<asin>"). Key: target key. Topic: notifier-loop.
+type NotifierCommand struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Event metadata of the command (its event id is derived from the cause).
+	Envelope *Envelope `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	// What to apply at the target.
+	//
+	// Types that are valid to be assigned to Command:
+	//
+	//	*NotifierCommand_SubscriptionChanged
+	//	*NotifierCommand_Anomaly
+	Command       isNotifierCommand_Command `protobuf_oneof:"command"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifierCommand) Reset() {
+	*x = NotifierCommand{}
+	mi := &file_market_v1_notifications_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifierCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifierCommand) ProtoMessage() {}
+
+func (x *NotifierCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_notifications_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifierCommand.ProtoReflect.Descriptor instead.
+func (*NotifierCommand) Descriptor() ([]byte, []int) {
+	return file_market_v1_notifications_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *NotifierCommand) GetEnvelope() *Envelope {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+func (x *NotifierCommand) GetCommand() isNotifierCommand_Command {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *NotifierCommand) GetSubscriptionChanged() *SubscriptionChanged {
+	if x != nil {
+		if x, ok := x.Command.(*NotifierCommand_SubscriptionChanged); ok {
+			return x.SubscriptionChanged
+		}
+	}
+	return nil
+}
+
+func (x *NotifierCommand) GetAnomaly() *AnomalyDetected {
+	if x != nil {
+		if x, ok := x.Command.(*NotifierCommand_Anomaly); ok {
+			return x.Anomaly
+		}
+	}
+	return nil
+}
+
+type isNotifierCommand_Command interface {
+	isNotifierCommand_Command()
+}
+
+type NotifierCommand_SubscriptionChanged struct {
+	// A subscription to add, replace or remove at the target.
+	SubscriptionChanged *SubscriptionChanged `protobuf:"bytes,10,opt,name=subscription_changed,json=subscriptionChanged,proto3,oneof"`
+}
+
+type NotifierCommand_Anomaly struct {
+	// An anomaly to match against the target's subscriptions.
+	Anomaly *AnomalyDetected `protobuf:"bytes,11,opt,name=anomaly,proto3,oneof"`
+}
+
+func (*NotifierCommand_SubscriptionChanged) isNotifierCommand_Command() {}
+
+func (*NotifierCommand_Anomaly) isNotifierCommand_Command() {}
+
 var File_market_v1_notifications_proto protoreflect.FileDescriptor
 
 const file_market_v1_notifications_proto_rawDesc = "" +
@@ -736,7 +833,13 @@ const file_market_v1_notifications_proto_rawDesc = "" +
 	"latency_ms\x18\b \x01(\x03R\tlatencyMs\"s\n" +
 	"\rNotifierState\x12=\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2\x17.market.v1.SubscriptionR\rsubscriptions\x12#\n" +
-	"\rrequested_ids\x18\x02 \x03(\tR\frequestedIds*K\n" +
+	"\rrequested_ids\x18\x02 \x03(\tR\frequestedIds\"\xda\x01\n" +
+	"\x0fNotifierCommand\x12/\n" +
+	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12S\n" +
+	"\x14subscription_changed\x18\n" +
+	" \x01(\v2\x1e.market.v1.SubscriptionChangedH\x00R\x13subscriptionChanged\x126\n" +
+	"\aanomaly\x18\v \x01(\v2\x1a.market.v1.AnomalyDetectedH\x00R\aanomalyB\t\n" +
+	"\acommand*K\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCHANNEL_WEBHOOK\x10\x01\x12\x12\n" +
@@ -764,7 +867,7 @@ func file_market_v1_notifications_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_market_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_market_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_market_v1_notifications_proto_goTypes = []any{
 	(Channel)(0),                  // 0: market.v1.Channel
 	(SubscriptionAction)(0),       // 1: market.v1.SubscriptionAction
@@ -774,28 +877,33 @@ var file_market_v1_notifications_proto_goTypes = []any{
 	(*NotificationRequested)(nil), // 5: market.v1.NotificationRequested
 	(*NotificationDelivered)(nil), // 6: market.v1.NotificationDelivered
 	(*NotifierState)(nil),         // 7: market.v1.NotifierState
-	(Severity)(0),                 // 8: market.v1.Severity
-	(AnomalyKind)(0),              // 9: market.v1.AnomalyKind
-	(*Envelope)(nil),              // 10: market.v1.Envelope
+	(*NotifierCommand)(nil),       // 8: market.v1.NotifierCommand
+	(Severity)(0),                 // 9: market.v1.Severity
+	(AnomalyKind)(0),              // 10: market.v1.AnomalyKind
+	(*Envelope)(nil),              // 11: market.v1.Envelope
+	(*AnomalyDetected)(nil),       // 12: market.v1.AnomalyDetected
 }
 var file_market_v1_notifications_proto_depIdxs = []int32{
-	8,  // 0: market.v1.Subscription.min_severity:type_name -> market.v1.Severity
-	9,  // 1: market.v1.Subscription.kinds:type_name -> market.v1.AnomalyKind
+	9,  // 0: market.v1.Subscription.min_severity:type_name -> market.v1.Severity
+	10, // 1: market.v1.Subscription.kinds:type_name -> market.v1.AnomalyKind
 	0,  // 2: market.v1.Subscription.channel:type_name -> market.v1.Channel
-	10, // 3: market.v1.SubscriptionChanged.envelope:type_name -> market.v1.Envelope
+	11, // 3: market.v1.SubscriptionChanged.envelope:type_name -> market.v1.Envelope
 	1,  // 4: market.v1.SubscriptionChanged.action:type_name -> market.v1.SubscriptionAction
 	3,  // 5: market.v1.SubscriptionChanged.subscription:type_name -> market.v1.Subscription
-	10, // 6: market.v1.NotificationRequested.envelope:type_name -> market.v1.Envelope
+	11, // 6: market.v1.NotificationRequested.envelope:type_name -> market.v1.Envelope
 	0,  // 7: market.v1.NotificationRequested.channel:type_name -> market.v1.Channel
-	8,  // 8: market.v1.NotificationRequested.severity:type_name -> market.v1.Severity
-	10, // 9: market.v1.NotificationDelivered.envelope:type_name -> market.v1.Envelope
+	9,  // 8: market.v1.NotificationRequested.severity:type_name -> market.v1.Severity
+	11, // 9: market.v1.NotificationDelivered.envelope:type_name -> market.v1.Envelope
 	2,  // 10: market.v1.NotificationDelivered.status:type_name -> market.v1.DeliveryStatus
 	3,  // 11: market.v1.NotifierState.subscriptions:type_name -> market.v1.Subscription
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	11, // 12: market.v1.NotifierCommand.envelope:type_name -> market.v1.Envelope
+	4,  // 13: market.v1.NotifierCommand.subscription_changed:type_name -> market.v1.SubscriptionChanged
+	12, // 14: market.v1.NotifierCommand.anomaly:type_name -> market.v1.AnomalyDetected
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_notifications_proto_init() }
@@ -805,13 +913,17 @@ func file_market_v1_notifications_proto_init() {
 	}
 	file_market_v1_anomalies_proto_init()
 	file_market_v1_envelope_proto_init()
+	file_market_v1_notifications_proto_msgTypes[5].OneofWrappers = []any{
+		(*NotifierCommand_SubscriptionChanged)(nil),
+		(*NotifierCommand_Anomaly)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_notifications_proto_rawDesc), len(file_market_v1_notifications_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
