@@ -120,6 +120,7 @@ func (e Env) ProcessorOptions(group goka.Group, extra ...goka.ProcessorOption) [
 		goka.WithConsumerSaramaBuilder(e.saramaConsumerBuilder()),
 		goka.WithTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithStorageBuilder(e.StorageBuilder(string(group))),
+		goka.WithHasher(KafkaHasher),
 		goka.WithLogger(gokaLogger{e.log().With("component", "goka", "group", string(group))}),
 	}
 	return append(opts, extra...)
@@ -132,6 +133,7 @@ func (e Env) ViewOptions(name string, extra ...goka.ViewOption) []goka.ViewOptio
 		goka.WithViewConsumerSaramaBuilder(e.saramaConsumerBuilder()),
 		goka.WithViewTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithViewStorageBuilder(e.StorageBuilder("view-" + name)),
+		goka.WithViewHasher(KafkaHasher),
 		goka.WithViewLogger(gokaLogger{e.log().With("component", "goka-view", "view", name)}),
 	}
 	return append(opts, extra...)
@@ -142,6 +144,7 @@ func (e Env) EmitterOptions(extra ...goka.EmitterOption) []goka.EmitterOption {
 	opts := []goka.EmitterOption{
 		goka.WithEmitterClientID(e.ClientID + "-emitter"),
 		goka.WithEmitterProducerBuilder(e.producerBuilder()),
+		goka.WithEmitterHasher(KafkaHasher),
 		goka.WithEmitterTopicManagerBuilder(e.topicManagerBuilder()),
 		goka.WithEmitterLogger(gokaLogger{e.log().With("component", "goka-emitter")}),
 	}
