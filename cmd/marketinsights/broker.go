@@ -62,4 +62,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-

@@ -22,8 +22,11 @@ type cli struct {
 
 	Broker     brokerCmd  `cmd:"" help:"Run the embedded Kafka broker (franz-go kfake) with a data directory, so records survive a restart."`
 	Topics     topicsCmd  `cmd:"" help:"List the topic catalog or create and check every topic."`
+	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, or all."`
 	Tail       tailCmd    `cmd:"" help:"Print the records of a topic as JSON lines, decoded by the catalog's schema."`
 	Produce    produceCmd `cmd:"" help:"Write JSON lines from standard input (or --file) to a topic as typed records."`
+	Parse      parseCmd   `cmd:"" help:"Print what the page parsers read from a saved search or product page, as JSON lines."`
+	Sandbox    sandboxCmd `cmd:"" help:"Run the simulated marketplace (Amazon-like pages, ground truth at /_truth, faults on demand)."`
 	Demo       demoCmd    `cmd:"" help:"Run the whole system on embedded and local defaults until interrupted."`
 	ShowConfig configCmd  `cmd:"" name:"config" help:"Print the effective configuration as YAML (secrets masked)."`
 	Version    versionCmd `cmd:"" help:"Print the version."`

@@ -5,11 +5,14 @@ import (
 	"path/filepath"
 
 	"github.com/marketinsightspro/marketinsights/internal/broker"
+	"github.com/marketinsightspro/marketinsights/sandbox"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
 
 type demoCmd struct {
-	InMemory bool `help:"Keep the embedded broker's data in memory instead of <data-dir>/broker."`
+	InMemory    bool   `help:"Keep the embedded broker's data in memory instead of <data-dir>/broker."`
+	SandboxAddr string `default:"127.0.0.1:18080" placeholder:"HOST:PORT" help:"Address of the sandbox marketplace the demo runs (empty: none)."`
+	processorFlags
 }
 
 // Run starts what exists of the system. Later roles (processors, projectors, scraper, sandbox,
@@ -32,15 +35,45 @@ func (c *demoCmd) Run(e *env) error {
 	if err := applyTopics(e.ctx, e, kcfg, topics.ApplyOptions{Replication: kcfg.Replication}, false); err != nil {
 		return err
 	}
+	c.AllowPrivateWebhooks = true // the demo's webhooks go to local receivers
+	if c.WebhookSecret == "" {
+		secret, err := demoSecret(e.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		c.WebhookSecret = secret
+	}
+	sandboxURL := "(off)"
+	if c.SandboxAddr != "" {
+		sb, err := sandbox.Start(e.ctx, c.SandboxAddr, sandbox.Options{Config: sandbox.Config{Seed: 1}, Acceleration: 60, Logger: e.log})
+		if err != nil {
+			return fmt.Errorf("start the sandbox marketplace on %s (set --sandbox-addr): %w", c.SandboxAddr, err)
+		}
+		defer sb.Close()
+		sandboxURL = sb.URL + "/s?k=portable+charger"
+	}
+	reg := newRegistry()
+	procs, err := startProcessors(e, kcfg, processRoles, c.processorFlags, reg)
+	if err != nil {
+		return err
+	}
+	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	fmt.Fprintf(e.stdout, `
 Market Insights Pro demo is running.
-  Kafka:   %s (%d topics; try: marketinsights tail %s --from earliest)
-  Running: embedded broker, topic catalog.
-  Not yet: processors, projectors, scraper, sandbox marketplace, API and report page;
-           they join the demo as their issues land.
+  Kafka:    %s (%d topics; try: marketinsights tail %s --from earliest)
+  Metrics:  http://%s/metrics (readiness: /readyz)
+  Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
+  Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
+            notifications with webhook delivery), sandbox marketplace.
+  Not yet:  scraper workers, projectors, API and report page; they join the demo as
+            their issues land. Meanwhile feed the processors with 'marketinsights produce'.
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults)
-	<-e.ctx.Done()
-	e.log.Info("demo stopping")
-	return nil
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL)
+	err = procs.wait()
+	e.log.Info("demo stopped")
+	return err
 }

@@ -3,6 +3,7 @@
 package kafkaclient
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -24,7 +25,7 @@ func New(cfg config.Kafka, log *slog.Logger, extra ...kgo.Opt) (*kgo.Client, err
 		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
 	}
 	if log != nil {
-		opts = append(opts, kgo.WithLogger(kslog.New(log.With("component", "kafka"))))
+		opts = append(opts, kgo.WithLogger(kslog.New(slog.New(quiet{log.Handler()}).With("component", "kafka"))))
 	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
@@ -42,3 +43,17 @@ func NewAdmin(cfg config.Kafka, log *slog.Logger) (*kadm.Client, error) {
 	}
 	return kadm.NewClient(cl), nil
 }
+
+// quiet passes on the client's warnings and errors, and its chatty info and debug lines (every
+// metadata refresh and group step) only when the process logs at debug level.
+type quiet struct{ slog.Handler }
+
+func (q quiet) Enabled(ctx context.Context, l slog.Level) bool {
+	if q.Handler.Enabled(ctx, slog.LevelDebug) {
+		return true
+	}
+	return l >= slog.LevelWarn && q.Handler.Enabled(ctx, l)
+}
+
+func (q quiet) WithAttrs(as []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(as)} }
+func (q quiet) WithGroup(name string) slog.Handler    { return quiet{q.Handler.WithGroup(name)} }

@@ -172,7 +172,13 @@ type Baseline struct {
 	// Points the baseline was built from.
 	Points int32 `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
 	// Start of the baseline's history.
-	Since         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
+	Since *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
+	// Scale of center and spread: "linear" (the observed value's units) or "log" (natural log of them).
+	Scale string `protobuf:"bytes,6,opt,name=scale,proto3" json:"scale,omitempty"`
+	// Low end of the usual range, in the observed value's units.
+	UsualLow float64 `protobuf:"fixed64,7,opt,name=usual_low,json=usualLow,proto3" json:"usual_low,omitempty"`
+	// High end of the usual range, in the observed value's units.
+	UsualHigh     float64 `protobuf:"fixed64,8,opt,name=usual_high,json=usualHigh,proto3" json:"usual_high,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +248,27 @@ func (x *Baseline) GetSince() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Baseline) GetScale() string {
+	if x != nil {
+		return x.Scale
+	}
+	return ""
+}
+
+func (x *Baseline) GetUsualLow() float64 {
+	if x != nil {
+		return x.UsualLow
+	}
+	return 0
+}
+
+func (x *Baseline) GetUsualHigh() float64 {
+	if x != nil {
+		return x.UsualHigh
+	}
+	return 0
+}
+
 // AnomalyDetected reports an anomaly. Key: ASIN (or keyword for keyword-level kinds).
 type AnomalyDetected struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -268,9 +295,13 @@ type AnomalyDetected struct {
 	// One sentence a seller understands.
 	Explanation string `protobuf:"bytes,11,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	// Product title, for display.
-	Title         string `protobuf:"bytes,12,opt,name=title,proto3" json:"title,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Title string `protobuf:"bytes,12,opt,name=title,proto3" json:"title,omitempty"`
+	// ISO 4217 currency of observed and the baseline's usual range when the metric is money (minor units).
+	Currency string `protobuf:"bytes,13,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Event id of the observation behind the anomaly, when known.
+	ObservationEventId string `protobuf:"bytes,14,opt,name=observation_event_id,json=observationEventId,proto3" json:"observation_event_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *AnomalyDetected) Reset() {
@@ -387,34 +418,148 @@ func (x *AnomalyDetected) GetTitle() string {
 	return ""
 }
 
-// SeriesState is a streaming detector's memory of one metric.
-type SeriesState struct {
+func (x *AnomalyDetected) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *AnomalyDetected) GetObservationEventId() string {
+	if x != nil {
+		return x.ObservationEventId
+	}
+	return ""
+}
+
+// AlertGate is the alerting memory of one direction (up or down) of a metric.
+type AlertGate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Recent values, oldest first, bounded.
-	Values []float64 `protobuf:"fixed64,1,rep,packed,name=values,proto3" json:"values,omitempty"`
-	// Event times (unix ms) of values.
-	TimesUnixMs []int64 `protobuf:"varint,2,rep,packed,name=times_unix_ms,json=timesUnixMs,proto3" json:"times_unix_ms,omitempty"`
-	// EWMA of the metric.
-	EwmaMean float64 `protobuf:"fixed64,3,opt,name=ewma_mean,json=ewmaMean,proto3" json:"ewma_mean,omitempty"`
-	// EWMA variance of the metric.
-	EwmaVariance float64 `protobuf:"fixed64,4,opt,name=ewma_variance,json=ewmaVariance,proto3" json:"ewma_variance,omitempty"`
-	// Values observed in all.
-	Count int64 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
-	// No alert of this metric before this instant (unix ms).
-	CooldownUntilUnixMs int64 `protobuf:"varint,6,opt,name=cooldown_until_unix_ms,json=cooldownUntilUnixMs,proto3" json:"cooldown_until_unix_ms,omitempty"`
-	// Whether the metric is in an alert (hysteresis).
-	Alerting bool `protobuf:"varint,7,opt,name=alerting,proto3" json:"alerting,omitempty"`
-	// Mean per hour of day, for the daily-seasonal baseline.
-	HourlyMean []float64 `protobuf:"fixed64,8,rep,packed,name=hourly_mean,json=hourlyMean,proto3" json:"hourly_mean,omitempty"`
-	// Values per hour of day.
-	HourlyCount   []int64 `protobuf:"varint,9,rep,packed,name=hourly_count,json=hourlyCount,proto3" json:"hourly_count,omitempty"`
+	// Whether an alert of this direction is open (hysteresis: it closes only after quiet points).
+	Alerting bool `protobuf:"varint,1,opt,name=alerting,proto3" json:"alerting,omitempty"`
+	// Consecutive points whose score stayed below the closing level while alerting.
+	QuietPoints int32 `protobuf:"varint,2,opt,name=quiet_points,json=quietPoints,proto3" json:"quiet_points,omitempty"`
+	// No new alert of this direction before this instant (unix ms, event time).
+	CooldownUntilUnixMs int64 `protobuf:"varint,3,opt,name=cooldown_until_unix_ms,json=cooldownUntilUnixMs,proto3" json:"cooldown_until_unix_ms,omitempty"`
+	// Event time (unix ms) of the last alert raised.
+	LastAlertUnixMs int64 `protobuf:"varint,4,opt,name=last_alert_unix_ms,json=lastAlertUnixMs,proto3" json:"last_alert_unix_ms,omitempty"`
+	// Alerts raised in all.
+	Alerts        int64 `protobuf:"varint,5,opt,name=alerts,proto3" json:"alerts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *AlertGate) Reset() {
+	*x = AlertGate{}
+	mi := &file_market_v1_anomalies_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertGate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertGate) ProtoMessage() {}
+
+func (x *AlertGate) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_anomalies_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertGate.ProtoReflect.Descriptor instead.
+func (*AlertGate) Descriptor() ([]byte, []int) {
+	return file_market_v1_anomalies_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AlertGate) GetAlerting() bool {
+	if x != nil {
+		return x.Alerting
+	}
+	return false
+}
+
+func (x *AlertGate) GetQuietPoints() int32 {
+	if x != nil {
+		return x.QuietPoints
+	}
+	return 0
+}
+
+func (x *AlertGate) GetCooldownUntilUnixMs() int64 {
+	if x != nil {
+		return x.CooldownUntilUnixMs
+	}
+	return 0
+}
+
+func (x *AlertGate) GetLastAlertUnixMs() int64 {
+	if x != nil {
+		return x.LastAlertUnixMs
+	}
+	return 0
+}
+
+func (x *AlertGate) GetAlerts() int64 {
+	if x != nil {
+		return x.Alerts
+	}
+	return 0
+}
+
+// SeriesState is a streaming detector's memory of one metric.
+type SeriesState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Recent values, oldest first, bounded (robust_z).
+	Values []float64 `protobuf:"fixed64,1,rep,packed,name=values,proto3" json:"values,omitempty"`
+	// Event times (unix ms) of values.
+	TimesUnixMs []int64 `protobuf:"varint,2,rep,packed,name=times_unix_ms,json=timesUnixMs,proto3" json:"times_unix_ms,omitempty"`
+	// EWMA of the metric (ewma), or the deseasonalised level (seasonal).
+	EwmaMean float64 `protobuf:"fixed64,3,opt,name=ewma_mean,json=ewmaMean,proto3" json:"ewma_mean,omitempty"`
+	// EWMA variance of the metric (ewma), or of the residual from the seasonal expectation (seasonal).
+	EwmaVariance float64 `protobuf:"fixed64,4,opt,name=ewma_variance,json=ewmaVariance,proto3" json:"ewma_variance,omitempty"`
+	// Values observed in all.
+	Count int64 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	// Unused: superseded by up and down.
+	//
+	// Deprecated: Marked as deprecated in market/v1/anomalies.proto.
+	CooldownUntilUnixMs int64 `protobuf:"varint,6,opt,name=cooldown_until_unix_ms,json=cooldownUntilUnixMs,proto3" json:"cooldown_until_unix_ms,omitempty"`
+	// Unused: superseded by up and down.
+	//
+	// Deprecated: Marked as deprecated in market/v1/anomalies.proto.
+	Alerting bool `protobuf:"varint,7,opt,name=alerting,proto3" json:"alerting,omitempty"`
+	// Seasonal offset from the level per UTC hour of day (seasonal), 24 entries once used.
+	HourlyMean []float64 `protobuf:"fixed64,8,rep,packed,name=hourly_mean,json=hourlyMean,proto3" json:"hourly_mean,omitempty"`
+	// Values seen per UTC hour of day (seasonal).
+	HourlyCount []int64 `protobuf:"varint,9,rep,packed,name=hourly_count,json=hourlyCount,proto3" json:"hourly_count,omitempty"`
+	// Detector method the state belongs to ("robust_z", "ewma", "seasonal"); another method starts afresh.
+	Method string `protobuf:"bytes,10,opt,name=method,proto3" json:"method,omitempty"`
+	// Alerting memory of the upward direction.
+	Up *AlertGate `protobuf:"bytes,11,opt,name=up,proto3" json:"up,omitempty"`
+	// Alerting memory of the downward direction.
+	Down *AlertGate `protobuf:"bytes,12,opt,name=down,proto3" json:"down,omitempty"`
+	// Event time (unix ms) of the first value observed.
+	FirstUnixMs int64 `protobuf:"varint,13,opt,name=first_unix_ms,json=firstUnixMs,proto3" json:"first_unix_ms,omitempty"`
+	// Event time (unix ms) of the latest value observed; older values are refused.
+	LastUnixMs int64 `protobuf:"varint,14,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
+	// Raw cumulative value a rate is measured from (e.g. the review count), when rate_anchor_unix_ms is set.
+	RateAnchor float64 `protobuf:"fixed64,15,opt,name=rate_anchor,json=rateAnchor,proto3" json:"rate_anchor,omitempty"`
+	// Event time (unix ms) of rate_anchor; 0: none yet.
+	RateAnchorUnixMs int64 `protobuf:"varint,16,opt,name=rate_anchor_unix_ms,json=rateAnchorUnixMs,proto3" json:"rate_anchor_unix_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
 func (x *SeriesState) Reset() {
 	*x = SeriesState{}
-	mi := &file_market_v1_anomalies_proto_msgTypes[2]
+	mi := &file_market_v1_anomalies_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +571,7 @@ func (x *SeriesState) String() string {
 func (*SeriesState) ProtoMessage() {}
 
 func (x *SeriesState) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_anomalies_proto_msgTypes[2]
+	mi := &file_market_v1_anomalies_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +584,7 @@ func (x *SeriesState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeriesState.ProtoReflect.Descriptor instead.
 func (*SeriesState) Descriptor() ([]byte, []int) {
-	return file_market_v1_anomalies_proto_rawDescGZIP(), []int{2}
+	return file_market_v1_anomalies_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SeriesState) GetValues() []float64 {
@@ -477,6 +622,7 @@ func (x *SeriesState) GetCount() int64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in market/v1/anomalies.proto.
 func (x *SeriesState) GetCooldownUntilUnixMs() int64 {
 	if x != nil {
 		return x.CooldownUntilUnixMs
@@ -484,6 +630,7 @@ func (x *SeriesState) GetCooldownUntilUnixMs() int64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in market/v1/anomalies.proto.
 func (x *SeriesState) GetAlerting() bool {
 	if x != nil {
 		return x.Alerting
@@ -505,6 +652,55 @@ func (x *SeriesState) GetHourlyCount() []int64 {
 	return nil
 }
 
+func (x *SeriesState) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *SeriesState) GetUp() *AlertGate {
+	if x != nil {
+		return x.Up
+	}
+	return nil
+}
+
+func (x *SeriesState) GetDown() *AlertGate {
+	if x != nil {
+		return x.Down
+	}
+	return nil
+}
+
+func (x *SeriesState) GetFirstUnixMs() int64 {
+	if x != nil {
+		return x.FirstUnixMs
+	}
+	return 0
+}
+
+func (x *SeriesState) GetLastUnixMs() int64 {
+	if x != nil {
+		return x.LastUnixMs
+	}
+	return 0
+}
+
+func (x *SeriesState) GetRateAnchor() float64 {
+	if x != nil {
+		return x.RateAnchor
+	}
+	return 0
+}
+
+func (x *SeriesState) GetRateAnchorUnixMs() int64 {
+	if x != nil {
+		return x.RateAnchorUnixMs
+	}
+	return 0
+}
+
 // DetectorState is the anomaly detector's table value. Key: ASIN. Table: anomaly-detector-table.
 type DetectorState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -514,17 +710,29 @@ type DetectorState struct {
 	Series map[string]*SeriesState `protobuf:"bytes,2,rep,name=series,proto3" json:"series,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Last known availability (as market.v1.Availability number).
 	LastAvailability int32 `protobuf:"varint,3,opt,name=last_availability,json=lastAvailability,proto3" json:"last_availability,omitempty"`
-	// Event id of the last change applied, for redelivery detection.
+	// Dedup keys (observation event id, else change event id) of the latest changes applied, oldest first, bounded.
 	RecentEventIds []string `protobuf:"bytes,4,rep,name=recent_event_ids,json=recentEventIds,proto3" json:"recent_event_ids,omitempty"`
 	// Version, incremented on every applied change.
-	Version       int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// Event time (unix ms) of last_availability; older availability is ignored.
+	LastAvailabilityUnixMs int64 `protobuf:"varint,6,opt,name=last_availability_unix_ms,json=lastAvailabilityUnixMs,proto3" json:"last_availability_unix_ms,omitempty"`
+	// Event time (unix ms) since which the product is out of stock; 0 when it is not.
+	OutOfStockSinceUnixMs int64 `protobuf:"varint,7,opt,name=out_of_stock_since_unix_ms,json=outOfStockSinceUnixMs,proto3" json:"out_of_stock_since_unix_ms,omitempty"`
+	// Alerting memory of out-of-stock alerts (cooldown against flapping).
+	OutOfStock *AlertGate `protobuf:"bytes,8,opt,name=out_of_stock,json=outOfStock,proto3" json:"out_of_stock,omitempty"`
+	// Alerting memory of back-in-stock alerts (cooldown against flapping).
+	BackInStock *AlertGate `protobuf:"bytes,9,opt,name=back_in_stock,json=backInStock,proto3" json:"back_in_stock,omitempty"`
+	// Latest event time (unix ms) of any change applied.
+	LastEventUnixMs int64 `protobuf:"varint,10,opt,name=last_event_unix_ms,json=lastEventUnixMs,proto3" json:"last_event_unix_ms,omitempty"`
+	// Changes refused because all they carried was older than the state (stale).
+	StaleChanges  int64 `protobuf:"varint,11,opt,name=stale_changes,json=staleChanges,proto3" json:"stale_changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DetectorState) Reset() {
 	*x = DetectorState{}
-	mi := &file_market_v1_anomalies_proto_msgTypes[3]
+	mi := &file_market_v1_anomalies_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +744,7 @@ func (x *DetectorState) String() string {
 func (*DetectorState) ProtoMessage() {}
 
 func (x *DetectorState) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_anomalies_proto_msgTypes[3]
+	mi := &file_market_v1_anomalies_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +757,7 @@ func (x *DetectorState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectorState.ProtoReflect.Descriptor instead.
 func (*DetectorState) Descriptor() ([]byte, []int) {
-	return file_market_v1_anomalies_proto_rawDescGZIP(), []int{3}
+	return file_market_v1_anomalies_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DetectorState) GetAsin() string {
@@ -587,17 +795,63 @@ func (x *DetectorState) GetVersion() int64 {
 	return 0
 }
 
+func (x *DetectorState) GetLastAvailabilityUnixMs() int64 {
+	if x != nil {
+		return x.LastAvailabilityUnixMs
+	}
+	return 0
+}
+
+func (x *DetectorState) GetOutOfStockSinceUnixMs() int64 {
+	if x != nil {
+		return x.OutOfStockSinceUnixMs
+	}
+	return 0
+}
+
+func (x *DetectorState) GetOutOfStock() *AlertGate {
+	if x != nil {
+		return x.OutOfStock
+	}
+	return nil
+}
+
+func (x *DetectorState) GetBackInStock() *AlertGate {
+	if x != nil {
+		return x.BackInStock
+	}
+	return nil
+}
+
+func (x *DetectorState) GetLastEventUnixMs() int64 {
+	if x != nil {
+		return x.LastEventUnixMs
+	}
+	return 0
+}
+
+func (x *DetectorState) GetStaleChanges() int64 {
+	if x != nil {
+		return x.StaleChanges
+	}
+	return 0
+}
+
 var File_market_v1_anomalies_proto protoreflect.FileDescriptor
 
 const file_market_v1_anomalies_proto_rawDesc = "" +
 	"\n" +
-	"\x19market/v1/anomalies.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/envelope.proto\"\x9c\x01\n" +
+	"\x19market/v1/anomalies.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/envelope.proto\"\xee\x01\n" +
 	"\bBaseline\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x16\n" +
 	"\x06center\x18\x02 \x01(\x01R\x06center\x12\x16\n" +
 	"\x06spread\x18\x03 \x01(\x01R\x06spread\x12\x16\n" +
 	"\x06points\x18\x04 \x01(\x05R\x06points\x120\n" +
-	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xa9\x03\n" +
+	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x14\n" +
+	"\x05scale\x18\x06 \x01(\tR\x05scale\x12\x1b\n" +
+	"\tusual_low\x18\a \x01(\x01R\busualLow\x12\x1d\n" +
+	"\n" +
+	"usual_high\x18\b \x01(\x01R\tusualHigh\"\xf7\x03\n" +
 	"\x0fAnomalyDetected\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12\x1d\n" +
 	"\n" +
@@ -612,24 +866,50 @@ const file_market_v1_anomalies_proto_rawDesc = "" +
 	"\bbaseline\x18\n" +
 	" \x01(\v2\x13.market.v1.BaselineR\bbaseline\x12 \n" +
 	"\vexplanation\x18\v \x01(\tR\vexplanation\x12\x14\n" +
-	"\x05title\x18\f \x01(\tR\x05title\"\xb6\x02\n" +
+	"\x05title\x18\f \x01(\tR\x05title\x12\x1a\n" +
+	"\bcurrency\x18\r \x01(\tR\bcurrency\x120\n" +
+	"\x14observation_event_id\x18\x0e \x01(\tR\x12observationEventId\"\xc4\x01\n" +
+	"\tAlertGate\x12\x1a\n" +
+	"\balerting\x18\x01 \x01(\bR\balerting\x12!\n" +
+	"\fquiet_points\x18\x02 \x01(\x05R\vquietPoints\x123\n" +
+	"\x16cooldown_until_unix_ms\x18\x03 \x01(\x03R\x13cooldownUntilUnixMs\x12+\n" +
+	"\x12last_alert_unix_ms\x18\x04 \x01(\x03R\x0flastAlertUnixMs\x12\x16\n" +
+	"\x06alerts\x18\x05 \x01(\x03R\x06alerts\"\xbc\x04\n" +
 	"\vSeriesState\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\x01R\x06values\x12\"\n" +
 	"\rtimes_unix_ms\x18\x02 \x03(\x03R\vtimesUnixMs\x12\x1b\n" +
 	"\tewma_mean\x18\x03 \x01(\x01R\bewmaMean\x12#\n" +
 	"\rewma_variance\x18\x04 \x01(\x01R\fewmaVariance\x12\x14\n" +
-	"\x05count\x18\x05 \x01(\x03R\x05count\x123\n" +
-	"\x16cooldown_until_unix_ms\x18\x06 \x01(\x03R\x13cooldownUntilUnixMs\x12\x1a\n" +
-	"\balerting\x18\a \x01(\bR\balerting\x12\x1f\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\x127\n" +
+	"\x16cooldown_until_unix_ms\x18\x06 \x01(\x03B\x02\x18\x01R\x13cooldownUntilUnixMs\x12\x1e\n" +
+	"\balerting\x18\a \x01(\bB\x02\x18\x01R\balerting\x12\x1f\n" +
 	"\vhourly_mean\x18\b \x03(\x01R\n" +
 	"hourlyMean\x12!\n" +
-	"\fhourly_count\x18\t \x03(\x03R\vhourlyCount\"\xa5\x02\n" +
+	"\fhourly_count\x18\t \x03(\x03R\vhourlyCount\x12\x16\n" +
+	"\x06method\x18\n" +
+	" \x01(\tR\x06method\x12$\n" +
+	"\x02up\x18\v \x01(\v2\x14.market.v1.AlertGateR\x02up\x12(\n" +
+	"\x04down\x18\f \x01(\v2\x14.market.v1.AlertGateR\x04down\x12\"\n" +
+	"\rfirst_unix_ms\x18\r \x01(\x03R\vfirstUnixMs\x12 \n" +
+	"\flast_unix_ms\x18\x0e \x01(\x03R\n" +
+	"lastUnixMs\x12\x1f\n" +
+	"\vrate_anchor\x18\x0f \x01(\x01R\n" +
+	"rateAnchor\x12-\n" +
+	"\x13rate_anchor_unix_ms\x18\x10 \x01(\x03R\x10rateAnchorUnixMs\"\xdf\x04\n" +
 	"\rDetectorState\x12\x12\n" +
 	"\x04asin\x18\x01 \x01(\tR\x04asin\x12<\n" +
 	"\x06series\x18\x02 \x03(\v2$.market.v1.DetectorState.SeriesEntryR\x06series\x12+\n" +
 	"\x11last_availability\x18\x03 \x01(\x05R\x10lastAvailability\x12(\n" +
 	"\x10recent_event_ids\x18\x04 \x03(\tR\x0erecentEventIds\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x03R\aversion\x1aQ\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x129\n" +
+	"\x19last_availability_unix_ms\x18\x06 \x01(\x03R\x16lastAvailabilityUnixMs\x129\n" +
+	"\x1aout_of_stock_since_unix_ms\x18\a \x01(\x03R\x15outOfStockSinceUnixMs\x126\n" +
+	"\fout_of_stock\x18\b \x01(\v2\x14.market.v1.AlertGateR\n" +
+	"outOfStock\x128\n" +
+	"\rback_in_stock\x18\t \x01(\v2\x14.market.v1.AlertGateR\vbackInStock\x12+\n" +
+	"\x12last_event_unix_ms\x18\n" +
+	" \x01(\x03R\x0flastEventUnixMs\x12#\n" +
+	"\rstale_changes\x18\v \x01(\x03R\fstaleChanges\x1aQ\n" +
 	"\vSeriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.market.v1.SeriesStateR\x05value:\x028\x01*\xc9\x02\n" +
@@ -663,31 +943,36 @@ func file_market_v1_anomalies_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_anomalies_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_market_v1_anomalies_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_market_v1_anomalies_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_market_v1_anomalies_proto_goTypes = []any{
 	(AnomalyKind)(0),              // 0: market.v1.AnomalyKind
 	(Severity)(0),                 // 1: market.v1.Severity
 	(*Baseline)(nil),              // 2: market.v1.Baseline
 	(*AnomalyDetected)(nil),       // 3: market.v1.AnomalyDetected
-	(*SeriesState)(nil),           // 4: market.v1.SeriesState
-	(*DetectorState)(nil),         // 5: market.v1.DetectorState
-	nil,                           // 6: market.v1.DetectorState.SeriesEntry
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*Envelope)(nil),              // 8: market.v1.Envelope
+	(*AlertGate)(nil),             // 4: market.v1.AlertGate
+	(*SeriesState)(nil),           // 5: market.v1.SeriesState
+	(*DetectorState)(nil),         // 6: market.v1.DetectorState
+	nil,                           // 7: market.v1.DetectorState.SeriesEntry
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*Envelope)(nil),              // 9: market.v1.Envelope
 }
 var file_market_v1_anomalies_proto_depIdxs = []int32{
-	7, // 0: market.v1.Baseline.since:type_name -> google.protobuf.Timestamp
-	8, // 1: market.v1.AnomalyDetected.envelope:type_name -> market.v1.Envelope
-	0, // 2: market.v1.AnomalyDetected.kind:type_name -> market.v1.AnomalyKind
-	1, // 3: market.v1.AnomalyDetected.severity:type_name -> market.v1.Severity
-	2, // 4: market.v1.AnomalyDetected.baseline:type_name -> market.v1.Baseline
-	6, // 5: market.v1.DetectorState.series:type_name -> market.v1.DetectorState.SeriesEntry
-	4, // 6: market.v1.DetectorState.SeriesEntry.value:type_name -> market.v1.SeriesState
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	8,  // 0: market.v1.Baseline.since:type_name -> google.protobuf.Timestamp
+	9,  // 1: market.v1.AnomalyDetected.envelope:type_name -> market.v1.Envelope
+	0,  // 2: market.v1.AnomalyDetected.kind:type_name -> market.v1.AnomalyKind
+	1,  // 3: market.v1.AnomalyDetected.severity:type_name -> market.v1.Severity
+	2,  // 4: market.v1.AnomalyDetected.baseline:type_name -> market.v1.Baseline
+	4,  // 5: market.v1.SeriesState.up:type_name -> market.v1.AlertGate
+	4,  // 6: market.v1.SeriesState.down:type_name -> market.v1.AlertGate
+	7,  // 7: market.v1.DetectorState.series:type_name -> market.v1.DetectorState.SeriesEntry
+	4,  // 8: market.v1.DetectorState.out_of_stock:type_name -> market.v1.AlertGate
+	4,  // 9: market.v1.DetectorState.back_in_stock:type_name -> market.v1.AlertGate
+	5,  // 10: market.v1.DetectorState.SeriesEntry.value:type_name -> market.v1.SeriesState
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_anomalies_proto_init() }
@@ -702,7 +987,7 @@ func file_market_v1_anomalies_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_anomalies_proto_rawDesc), len(file_market_v1_anomalies_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

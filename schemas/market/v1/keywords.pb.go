@@ -247,7 +247,7 @@ type RankedProduct struct {
 	Rating *float64 `protobuf:"fixed64,6,opt,name=rating,proto3,oneof" json:"rating,omitempty"`
 	// Review count.
 	ReviewCount *int64 `protobuf:"varint,7,opt,name=review_count,json=reviewCount,proto3,oneof" json:"review_count,omitempty"`
-	// Best position seen in the window.
+	// Page-adjusted position of the product's latest listing in the window: (page-1) * page size + position.
 	Position      int32 `protobuf:"varint,8,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -612,6 +612,8 @@ type KeywordWindowUpdated struct {
 	Version int64 `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
 	// Search pages that went into the window.
 	PagesObserved int32 `protobuf:"varint,8,opt,name=pages_observed,json=pagesObserved,proto3" json:"pages_observed,omitempty"`
+	// On a final update, what closed the window: "watermark" (event time) or "tick" (processing time).
+	ClosedBy      string `protobuf:"bytes,9,opt,name=closed_by,json=closedBy,proto3" json:"closed_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -700,6 +702,13 @@ func (x *KeywordWindowUpdated) GetPagesObserved() int32 {
 		return x.PagesObserved
 	}
 	return 0
+}
+
+func (x *KeywordWindowUpdated) GetClosedBy() string {
+	if x != nil {
+		return x.ClosedBy
+	}
+	return ""
 }
 
 // LateEvent records an event that arrived after its window closed. Key: keyword.
@@ -793,7 +802,8 @@ func (x *LateEvent) GetObserved() *SearchResultsObserved {
 	return nil
 }
 
-// WindowEntry is one product's latest listing inside an open window.
+// WindowEntry is one product's latest listing inside an open window (not written since keyword
+// states keep ProductTrail).
 type WindowEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The listing.
@@ -875,7 +885,8 @@ func (x *WindowEntry) GetCategory() string {
 	return ""
 }
 
-// OpenWindow is one window still open in a keyword's state.
+// OpenWindow is one window still open in a keyword's state (not written since keyword states keep
+// WindowSeries and ProductTrail).
 type OpenWindow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The window.
@@ -964,16 +975,30 @@ type KeywordWindowsState struct {
 	Keyword string `protobuf:"bytes,1,opt,name=keyword,proto3" json:"keyword,omitempty"`
 	// Marketplace domain.
 	Marketplace string `protobuf:"bytes,2,opt,name=marketplace,proto3" json:"marketplace,omitempty"`
-	// Open windows.
+	// Unused: superseded by series and products (windows are computed from the products' listings).
+	//
+	// Deprecated: Marked as deprecated in market/v1/keywords.proto.
 	Windows []*OpenWindow `protobuf:"bytes,3,rep,name=windows,proto3" json:"windows,omitempty"`
 	// Highest event time seen.
 	Watermark *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=watermark,proto3" json:"watermark,omitempty"`
-	// Events dropped as too late.
+	// Events that fell only into closed windows (each sent to the late-events topic).
 	LateEvents int64 `protobuf:"varint,5,opt,name=late_events,json=lateEvents,proto3" json:"late_events,omitempty"`
-	// ASINs of the last closed window, by window size in seconds and kind, for entrants and leavers.
+	// Unused: superseded by WindowSeries.last_closed.
+	//
+	// Deprecated: Marked as deprecated in market/v1/keywords.proto.
 	PreviousAsins map[string]*AsinSet `protobuf:"bytes,6,rep,name=previous_asins,json=previousAsins,proto3" json:"previous_asins,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Every kind and size of window with its closing progress, ordered as configured.
+	Series []*WindowSeries `protobuf:"bytes,7,rep,name=series,proto3" json:"series,omitempty"`
+	// Recent listings of every product seen in the longest window, ordered by ASIN.
+	Products []*ProductTrail `protobuf:"bytes,8,rep,name=products,proto3" json:"products,omitempty"`
+	// Event times (unix ms) of the search pages applied, ascending, kept for the longest window.
+	PageTimesUnixMs []int64 `protobuf:"varint,9,rep,packed,name=page_times_unix_ms,json=pageTimesUnixMs,proto3" json:"page_times_unix_ms,omitempty"`
+	// Keys (32-bit FNV-1a of the event id) of those pages, in the same order; (time, key) identifies a page.
+	PageKeys []uint32 `protobuf:"fixed32,10,rep,packed,name=page_keys,json=pageKeys,proto3" json:"page_keys,omitempty"`
+	// Windows are closed through this instant (unix ms): max(watermark - lateness, latest tick - lateness - grace).
+	ClosedThroughUnixMs int64 `protobuf:"varint,11,opt,name=closed_through_unix_ms,json=closedThroughUnixMs,proto3" json:"closed_through_unix_ms,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *KeywordWindowsState) Reset() {
@@ -1020,6 +1045,7 @@ func (x *KeywordWindowsState) GetMarketplace() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in market/v1/keywords.proto.
 func (x *KeywordWindowsState) GetWindows() []*OpenWindow {
 	if x != nil {
 		return x.Windows
@@ -1041,6 +1067,7 @@ func (x *KeywordWindowsState) GetLateEvents() int64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in market/v1/keywords.proto.
 func (x *KeywordWindowsState) GetPreviousAsins() map[string]*AsinSet {
 	if x != nil {
 		return x.PreviousAsins
@@ -1048,7 +1075,438 @@ func (x *KeywordWindowsState) GetPreviousAsins() map[string]*AsinSet {
 	return nil
 }
 
-// AsinSet is a set of ASINs.
+func (x *KeywordWindowsState) GetSeries() []*WindowSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *KeywordWindowsState) GetProducts() []*ProductTrail {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *KeywordWindowsState) GetPageTimesUnixMs() []int64 {
+	if x != nil {
+		return x.PageTimesUnixMs
+	}
+	return nil
+}
+
+func (x *KeywordWindowsState) GetPageKeys() []uint32 {
+	if x != nil {
+		return x.PageKeys
+	}
+	return nil
+}
+
+func (x *KeywordWindowsState) GetClosedThroughUnixMs() int64 {
+	if x != nil {
+		return x.ClosedThroughUnixMs
+	}
+	return 0
+}
+
+// WindowSeries is one kind and size of window of a keyword: how far its windows are closed and
+// what the open ones last emitted.
+type WindowSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tumbling or sliding.
+	Kind WindowKind `protobuf:"varint,1,opt,name=kind,proto3,enum=market.v1.WindowKind" json:"kind,omitempty"`
+	// Window length in seconds.
+	SizeSeconds int64 `protobuf:"varint,2,opt,name=size_seconds,json=sizeSeconds,proto3" json:"size_seconds,omitempty"`
+	// Advance in seconds (equal to size for tumbling).
+	StepSeconds int64 `protobuf:"varint,3,opt,name=step_seconds,json=stepSeconds,proto3" json:"step_seconds,omitempty"`
+	// Every window of the series ending at or before this instant (unix ms) is closed.
+	ClosedUntilUnixMs int64 `protobuf:"varint,4,opt,name=closed_until_unix_ms,json=closedUntilUnixMs,proto3" json:"closed_until_unix_ms,omitempty"`
+	// Open tumbling windows already emitted, by end, with the hash of the statistics emitted last.
+	Emitted []*EmittedWindow `protobuf:"bytes,5,rep,name=emitted,proto3" json:"emitted,omitempty"`
+	// The last closed window that had pages (tumbling series), for entrants, leavers and new top competitors.
+	LastClosed    *ClosedWindow `protobuf:"bytes,6,opt,name=last_closed,json=lastClosed,proto3" json:"last_closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WindowSeries) Reset() {
+	*x = WindowSeries{}
+	mi := &file_market_v1_keywords_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WindowSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WindowSeries) ProtoMessage() {}
+
+func (x *WindowSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_keywords_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WindowSeries.ProtoReflect.Descriptor instead.
+func (*WindowSeries) Descriptor() ([]byte, []int) {
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WindowSeries) GetKind() WindowKind {
+	if x != nil {
+		return x.Kind
+	}
+	return WindowKind_WINDOW_KIND_UNSPECIFIED
+}
+
+func (x *WindowSeries) GetSizeSeconds() int64 {
+	if x != nil {
+		return x.SizeSeconds
+	}
+	return 0
+}
+
+func (x *WindowSeries) GetStepSeconds() int64 {
+	if x != nil {
+		return x.StepSeconds
+	}
+	return 0
+}
+
+func (x *WindowSeries) GetClosedUntilUnixMs() int64 {
+	if x != nil {
+		return x.ClosedUntilUnixMs
+	}
+	return 0
+}
+
+func (x *WindowSeries) GetEmitted() []*EmittedWindow {
+	if x != nil {
+		return x.Emitted
+	}
+	return nil
+}
+
+func (x *WindowSeries) GetLastClosed() *ClosedWindow {
+	if x != nil {
+		return x.LastClosed
+	}
+	return nil
+}
+
+// EmittedWindow is an open window whose update was emitted.
+type EmittedWindow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Window end (unix ms); with the series it identifies the window.
+	EndUnixMs int64 `protobuf:"varint,1,opt,name=end_unix_ms,json=endUnixMs,proto3" json:"end_unix_ms,omitempty"`
+	// Hash of the statistics last emitted, to emit again only on change.
+	StatsHash     uint64 `protobuf:"fixed64,2,opt,name=stats_hash,json=statsHash,proto3" json:"stats_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmittedWindow) Reset() {
+	*x = EmittedWindow{}
+	mi := &file_market_v1_keywords_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmittedWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmittedWindow) ProtoMessage() {}
+
+func (x *EmittedWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_keywords_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmittedWindow.ProtoReflect.Descriptor instead.
+func (*EmittedWindow) Descriptor() ([]byte, []int) {
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *EmittedWindow) GetEndUnixMs() int64 {
+	if x != nil {
+		return x.EndUnixMs
+	}
+	return 0
+}
+
+func (x *EmittedWindow) GetStatsHash() uint64 {
+	if x != nil {
+		return x.StatsHash
+	}
+	return 0
+}
+
+// ClosedWindow summarises a closed window for the window after it.
+type ClosedWindow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Window start (unix ms).
+	StartUnixMs int64 `protobuf:"varint,1,opt,name=start_unix_ms,json=startUnixMs,proto3" json:"start_unix_ms,omitempty"`
+	// ASINs in the window, sorted.
+	Asins []string `protobuf:"bytes,2,rep,name=asins,proto3" json:"asins,omitempty"`
+	// Search pages that went into the window.
+	PagesObserved int32 `protobuf:"varint,3,opt,name=pages_observed,json=pagesObserved,proto3" json:"pages_observed,omitempty"`
+	// ASINs of the top list by estimated sales, best first.
+	TopAsins []string `protobuf:"bytes,4,rep,name=top_asins,json=topAsins,proto3" json:"top_asins,omitempty"`
+	// Estimated monthly units of the last product of the top list.
+	TopLastUnits  float64 `protobuf:"fixed64,5,opt,name=top_last_units,json=topLastUnits,proto3" json:"top_last_units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClosedWindow) Reset() {
+	*x = ClosedWindow{}
+	mi := &file_market_v1_keywords_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedWindow) ProtoMessage() {}
+
+func (x *ClosedWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_keywords_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedWindow.ProtoReflect.Descriptor instead.
+func (*ClosedWindow) Descriptor() ([]byte, []int) {
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ClosedWindow) GetStartUnixMs() int64 {
+	if x != nil {
+		return x.StartUnixMs
+	}
+	return 0
+}
+
+func (x *ClosedWindow) GetAsins() []string {
+	if x != nil {
+		return x.Asins
+	}
+	return nil
+}
+
+func (x *ClosedWindow) GetPagesObserved() int32 {
+	if x != nil {
+		return x.PagesObserved
+	}
+	return 0
+}
+
+func (x *ClosedWindow) GetTopAsins() []string {
+	if x != nil {
+		return x.TopAsins
+	}
+	return nil
+}
+
+func (x *ClosedWindow) GetTopLastUnits() float64 {
+	if x != nil {
+		return x.TopLastUnits
+	}
+	return 0
+}
+
+// ProductTrail is what a keyword keeps of one product's listings: every listing not older than
+// the windows still open need, at most one per minute (the latest), and the latest older one.
+type ProductTrail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ASIN.
+	Asin string `protobuf:"bytes,1,opt,name=asin,proto3" json:"asin,omitempty"`
+	// Listings by (event time, event key, position), oldest first.
+	Points []*ListingPoint `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	// Distinct figures the points refer to (price, rating, review count, bought past month, Prime,
+	// main best-sellers rank), in order of first reference.
+	Attributes []*ProductAttributes `protobuf:"bytes,3,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	// Distinct labels the points refer to (title, brand, and as category the main best-sellers
+	// rank's category, normalised), in order of first reference.
+	Labels        []*ProductAttributes `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductTrail) Reset() {
+	*x = ProductTrail{}
+	mi := &file_market_v1_keywords_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductTrail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductTrail) ProtoMessage() {}
+
+func (x *ProductTrail) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_keywords_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductTrail.ProtoReflect.Descriptor instead.
+func (*ProductTrail) Descriptor() ([]byte, []int) {
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ProductTrail) GetAsin() string {
+	if x != nil {
+		return x.Asin
+	}
+	return ""
+}
+
+func (x *ProductTrail) GetPoints() []*ListingPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *ProductTrail) GetAttributes() []*ProductAttributes {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *ProductTrail) GetLabels() []*ProductAttributes {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+// ListingPoint is one listing of a product on a search page.
+type ListingPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Event time of the page (unix ms).
+	TimeUnixMs int64 `protobuf:"varint,1,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	// 32-bit FNV-1a of the page's event id (ties of event time are broken by it).
+	EventKey uint32 `protobuf:"fixed32,2,opt,name=event_key,json=eventKey,proto3" json:"event_key,omitempty"`
+	// Page-adjusted position: (page-1) * page size + position on the page.
+	Position int32 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`
+	// Whether the card was labelled Sponsored, where the page said.
+	Sponsored *bool `protobuf:"varint,5,opt,name=sponsored,proto3,oneof" json:"sponsored,omitempty"`
+	// Index into ProductTrail.attributes.
+	Attributes int32 `protobuf:"varint,6,opt,name=attributes,proto3" json:"attributes,omitempty"`
+	// Index into ProductTrail.labels.
+	Label         int32 `protobuf:"varint,7,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListingPoint) Reset() {
+	*x = ListingPoint{}
+	mi := &file_market_v1_keywords_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListingPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListingPoint) ProtoMessage() {}
+
+func (x *ListingPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_keywords_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListingPoint.ProtoReflect.Descriptor instead.
+func (*ListingPoint) Descriptor() ([]byte, []int) {
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListingPoint) GetTimeUnixMs() int64 {
+	if x != nil {
+		return x.TimeUnixMs
+	}
+	return 0
+}
+
+func (x *ListingPoint) GetEventKey() uint32 {
+	if x != nil {
+		return x.EventKey
+	}
+	return 0
+}
+
+func (x *ListingPoint) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *ListingPoint) GetSponsored() bool {
+	if x != nil && x.Sponsored != nil {
+		return *x.Sponsored
+	}
+	return false
+}
+
+func (x *ListingPoint) GetAttributes() int32 {
+	if x != nil {
+		return x.Attributes
+	}
+	return 0
+}
+
+func (x *ListingPoint) GetLabel() int32 {
+	if x != nil {
+		return x.Label
+	}
+	return 0
+}
+
+// AsinSet is a set of ASINs (not written since keyword states keep WindowSeries).
 type AsinSet struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ASINs, sorted.
@@ -1059,7 +1517,7 @@ type AsinSet struct {
 
 func (x *AsinSet) Reset() {
 	*x = AsinSet{}
-	mi := &file_market_v1_keywords_proto_msgTypes[10]
+	mi := &file_market_v1_keywords_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1529,7 @@ func (x *AsinSet) String() string {
 func (*AsinSet) ProtoMessage() {}
 
 func (x *AsinSet) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_keywords_proto_msgTypes[10]
+	mi := &file_market_v1_keywords_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1542,7 @@ func (x *AsinSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AsinSet.ProtoReflect.Descriptor instead.
 func (*AsinSet) Descriptor() ([]byte, []int) {
-	return file_market_v1_keywords_proto_rawDescGZIP(), []int{10}
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AsinSet) GetAsins() []string {
@@ -1109,7 +1567,7 @@ type WindowTick struct {
 
 func (x *WindowTick) Reset() {
 	*x = WindowTick{}
-	mi := &file_market_v1_keywords_proto_msgTypes[11]
+	mi := &file_market_v1_keywords_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1579,7 @@ func (x *WindowTick) String() string {
 func (*WindowTick) ProtoMessage() {}
 
 func (x *WindowTick) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_keywords_proto_msgTypes[11]
+	mi := &file_market_v1_keywords_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1592,7 @@ func (x *WindowTick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowTick.ProtoReflect.Descriptor instead.
 func (*WindowTick) Descriptor() ([]byte, []int) {
-	return file_market_v1_keywords_proto_rawDescGZIP(), []int{11}
+	return file_market_v1_keywords_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WindowTick) GetEnvelope() *Envelope {
@@ -1222,7 +1680,7 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x0f_reviews_medianB\x0e\n" +
 	"\f_prime_shareB\x12\n" +
 	"\x10_sponsored_shareB\x18\n" +
-	"\x16_estimated_sales_total\"\xba\x02\n" +
+	"\x16_estimated_sales_total\"\xd7\x02\n" +
 	"\x14KeywordWindowUpdated\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12\x18\n" +
 	"\akeyword\x18\x02 \x01(\tR\akeyword\x12 \n" +
@@ -1231,7 +1689,8 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x05stats\x18\x05 \x01(\v2\x1d.market.v1.KeywordWindowStatsR\x05stats\x12\x14\n" +
 	"\x05final\x18\x06 \x01(\bR\x05final\x12\x18\n" +
 	"\aversion\x18\a \x01(\x03R\aversion\x12%\n" +
-	"\x0epages_observed\x18\b \x01(\x05R\rpagesObserved\"\xb6\x02\n" +
+	"\x0epages_observed\x18\b \x01(\x05R\rpagesObserved\x12\x1b\n" +
+	"\tclosed_by\x18\t \x01(\tR\bclosedBy\"\xb6\x02\n" +
 	"\tLateEvent\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12\x18\n" +
 	"\akeyword\x18\x02 \x01(\tR\akeyword\x12\"\n" +
@@ -1255,18 +1714,61 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x0epages_observed\x18\x05 \x01(\x05R\rpagesObserved\x1aR\n" +
 	"\fEntriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.market.v1.WindowEntryR\x05value:\x028\x01\"\x8d\x03\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.market.v1.WindowEntryR\x05value:\x028\x01\"\xfa\x04\n" +
 	"\x13KeywordWindowsState\x12\x18\n" +
 	"\akeyword\x18\x01 \x01(\tR\akeyword\x12 \n" +
-	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x12/\n" +
-	"\awindows\x18\x03 \x03(\v2\x15.market.v1.OpenWindowR\awindows\x128\n" +
+	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x123\n" +
+	"\awindows\x18\x03 \x03(\v2\x15.market.v1.OpenWindowB\x02\x18\x01R\awindows\x128\n" +
 	"\twatermark\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\x12\x1f\n" +
 	"\vlate_events\x18\x05 \x01(\x03R\n" +
-	"lateEvents\x12X\n" +
-	"\x0eprevious_asins\x18\x06 \x03(\v21.market.v1.KeywordWindowsState.PreviousAsinsEntryR\rpreviousAsins\x1aT\n" +
+	"lateEvents\x12\\\n" +
+	"\x0eprevious_asins\x18\x06 \x03(\v21.market.v1.KeywordWindowsState.PreviousAsinsEntryB\x02\x18\x01R\rpreviousAsins\x12/\n" +
+	"\x06series\x18\a \x03(\v2\x17.market.v1.WindowSeriesR\x06series\x123\n" +
+	"\bproducts\x18\b \x03(\v2\x17.market.v1.ProductTrailR\bproducts\x12+\n" +
+	"\x12page_times_unix_ms\x18\t \x03(\x03R\x0fpageTimesUnixMs\x12\x1b\n" +
+	"\tpage_keys\x18\n" +
+	" \x03(\aR\bpageKeys\x123\n" +
+	"\x16closed_through_unix_ms\x18\v \x01(\x03R\x13closedThroughUnixMs\x1aT\n" +
 	"\x12PreviousAsinsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
-	"\x05value\x18\x02 \x01(\v2\x12.market.v1.AsinSetR\x05value:\x028\x01\"\x1f\n" +
+	"\x05value\x18\x02 \x01(\v2\x12.market.v1.AsinSetR\x05value:\x028\x01\"\x9e\x02\n" +
+	"\fWindowSeries\x12)\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x15.market.v1.WindowKindR\x04kind\x12!\n" +
+	"\fsize_seconds\x18\x02 \x01(\x03R\vsizeSeconds\x12!\n" +
+	"\fstep_seconds\x18\x03 \x01(\x03R\vstepSeconds\x12/\n" +
+	"\x14closed_until_unix_ms\x18\x04 \x01(\x03R\x11closedUntilUnixMs\x122\n" +
+	"\aemitted\x18\x05 \x03(\v2\x18.market.v1.EmittedWindowR\aemitted\x128\n" +
+	"\vlast_closed\x18\x06 \x01(\v2\x17.market.v1.ClosedWindowR\n" +
+	"lastClosed\"N\n" +
+	"\rEmittedWindow\x12\x1e\n" +
+	"\vend_unix_ms\x18\x01 \x01(\x03R\tendUnixMs\x12\x1d\n" +
+	"\n" +
+	"stats_hash\x18\x02 \x01(\x06R\tstatsHash\"\xb2\x01\n" +
+	"\fClosedWindow\x12\"\n" +
+	"\rstart_unix_ms\x18\x01 \x01(\x03R\vstartUnixMs\x12\x14\n" +
+	"\x05asins\x18\x02 \x03(\tR\x05asins\x12%\n" +
+	"\x0epages_observed\x18\x03 \x01(\x05R\rpagesObserved\x12\x1b\n" +
+	"\ttop_asins\x18\x04 \x03(\tR\btopAsins\x12$\n" +
+	"\x0etop_last_units\x18\x05 \x01(\x01R\ftopLastUnits\"\xc7\x01\n" +
+	"\fProductTrail\x12\x12\n" +
+	"\x04asin\x18\x01 \x01(\tR\x04asin\x12/\n" +
+	"\x06points\x18\x02 \x03(\v2\x17.market.v1.ListingPointR\x06points\x12<\n" +
+	"\n" +
+	"attributes\x18\x03 \x03(\v2\x1c.market.v1.ProductAttributesR\n" +
+	"attributes\x124\n" +
+	"\x06labels\x18\x04 \x03(\v2\x1c.market.v1.ProductAttributesR\x06labels\"\xd6\x01\n" +
+	"\fListingPoint\x12 \n" +
+	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
+	"timeUnixMs\x12\x1b\n" +
+	"\tevent_key\x18\x02 \x01(\aR\beventKey\x12\x1a\n" +
+	"\bposition\x18\x03 \x01(\x05R\bposition\x12!\n" +
+	"\tsponsored\x18\x05 \x01(\bH\x00R\tsponsored\x88\x01\x01\x12\x1e\n" +
+	"\n" +
+	"attributes\x18\x06 \x01(\x05R\n" +
+	"attributes\x12\x14\n" +
+	"\x05label\x18\a \x01(\x05R\x05labelB\f\n" +
+	"\n" +
+	"_sponsoredJ\x04\b\x04\x10\x05\"\x1f\n" +
 	"\aAsinSet\x12\x14\n" +
 	"\x05asins\x18\x01 \x03(\tR\x05asins\"\x85\x01\n" +
 	"\n" +
@@ -1293,7 +1795,7 @@ func file_market_v1_keywords_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_keywords_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_market_v1_keywords_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_market_v1_keywords_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_market_v1_keywords_proto_goTypes = []any{
 	(WindowKind)(0),               // 0: market.v1.WindowKind
 	(*Window)(nil),                // 1: market.v1.Window
@@ -1306,47 +1808,61 @@ var file_market_v1_keywords_proto_goTypes = []any{
 	(*WindowEntry)(nil),           // 8: market.v1.WindowEntry
 	(*OpenWindow)(nil),            // 9: market.v1.OpenWindow
 	(*KeywordWindowsState)(nil),   // 10: market.v1.KeywordWindowsState
-	(*AsinSet)(nil),               // 11: market.v1.AsinSet
-	(*WindowTick)(nil),            // 12: market.v1.WindowTick
-	nil,                           // 13: market.v1.OpenWindow.EntriesEntry
-	nil,                           // 14: market.v1.KeywordWindowsState.PreviousAsinsEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*Envelope)(nil),              // 16: market.v1.Envelope
-	(*SearchResultsObserved)(nil), // 17: market.v1.SearchResultsObserved
-	(*Listing)(nil),               // 18: market.v1.Listing
-	(*BestSellersRank)(nil),       // 19: market.v1.BestSellersRank
+	(*WindowSeries)(nil),          // 11: market.v1.WindowSeries
+	(*EmittedWindow)(nil),         // 12: market.v1.EmittedWindow
+	(*ClosedWindow)(nil),          // 13: market.v1.ClosedWindow
+	(*ProductTrail)(nil),          // 14: market.v1.ProductTrail
+	(*ListingPoint)(nil),          // 15: market.v1.ListingPoint
+	(*AsinSet)(nil),               // 16: market.v1.AsinSet
+	(*WindowTick)(nil),            // 17: market.v1.WindowTick
+	nil,                           // 18: market.v1.OpenWindow.EntriesEntry
+	nil,                           // 19: market.v1.KeywordWindowsState.PreviousAsinsEntry
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*Envelope)(nil),              // 21: market.v1.Envelope
+	(*SearchResultsObserved)(nil), // 22: market.v1.SearchResultsObserved
+	(*Listing)(nil),               // 23: market.v1.Listing
+	(*BestSellersRank)(nil),       // 24: market.v1.BestSellersRank
+	(*ProductAttributes)(nil),     // 25: market.v1.ProductAttributes
 }
 var file_market_v1_keywords_proto_depIdxs = []int32{
 	0,  // 0: market.v1.Window.kind:type_name -> market.v1.WindowKind
-	15, // 1: market.v1.Window.start:type_name -> google.protobuf.Timestamp
-	15, // 2: market.v1.Window.end:type_name -> google.protobuf.Timestamp
+	20, // 1: market.v1.Window.start:type_name -> google.protobuf.Timestamp
+	20, // 2: market.v1.Window.end:type_name -> google.protobuf.Timestamp
 	2,  // 3: market.v1.RankedProduct.sales:type_name -> market.v1.SalesEstimate
 	4,  // 4: market.v1.KeywordWindowStats.share_of_voice:type_name -> market.v1.BrandShare
 	3,  // 5: market.v1.KeywordWindowStats.top_by_sales:type_name -> market.v1.RankedProduct
-	16, // 6: market.v1.KeywordWindowUpdated.envelope:type_name -> market.v1.Envelope
+	21, // 6: market.v1.KeywordWindowUpdated.envelope:type_name -> market.v1.Envelope
 	1,  // 7: market.v1.KeywordWindowUpdated.window:type_name -> market.v1.Window
 	5,  // 8: market.v1.KeywordWindowUpdated.stats:type_name -> market.v1.KeywordWindowStats
-	16, // 9: market.v1.LateEvent.envelope:type_name -> market.v1.Envelope
-	15, // 10: market.v1.LateEvent.late_event_time:type_name -> google.protobuf.Timestamp
-	15, // 11: market.v1.LateEvent.watermark:type_name -> google.protobuf.Timestamp
-	17, // 12: market.v1.LateEvent.observed:type_name -> market.v1.SearchResultsObserved
-	18, // 13: market.v1.WindowEntry.listing:type_name -> market.v1.Listing
-	15, // 14: market.v1.WindowEntry.event_time:type_name -> google.protobuf.Timestamp
-	19, // 15: market.v1.WindowEntry.ranks:type_name -> market.v1.BestSellersRank
+	21, // 9: market.v1.LateEvent.envelope:type_name -> market.v1.Envelope
+	20, // 10: market.v1.LateEvent.late_event_time:type_name -> google.protobuf.Timestamp
+	20, // 11: market.v1.LateEvent.watermark:type_name -> google.protobuf.Timestamp
+	22, // 12: market.v1.LateEvent.observed:type_name -> market.v1.SearchResultsObserved
+	23, // 13: market.v1.WindowEntry.listing:type_name -> market.v1.Listing
+	20, // 14: market.v1.WindowEntry.event_time:type_name -> google.protobuf.Timestamp
+	24, // 15: market.v1.WindowEntry.ranks:type_name -> market.v1.BestSellersRank
 	1,  // 16: market.v1.OpenWindow.window:type_name -> market.v1.Window
-	13, // 17: market.v1.OpenWindow.entries:type_name -> market.v1.OpenWindow.EntriesEntry
+	18, // 17: market.v1.OpenWindow.entries:type_name -> market.v1.OpenWindow.EntriesEntry
 	9,  // 18: market.v1.KeywordWindowsState.windows:type_name -> market.v1.OpenWindow
-	15, // 19: market.v1.KeywordWindowsState.watermark:type_name -> google.protobuf.Timestamp
-	14, // 20: market.v1.KeywordWindowsState.previous_asins:type_name -> market.v1.KeywordWindowsState.PreviousAsinsEntry
-	16, // 21: market.v1.WindowTick.envelope:type_name -> market.v1.Envelope
-	15, // 22: market.v1.WindowTick.now:type_name -> google.protobuf.Timestamp
-	8,  // 23: market.v1.OpenWindow.EntriesEntry.value:type_name -> market.v1.WindowEntry
-	11, // 24: market.v1.KeywordWindowsState.PreviousAsinsEntry.value:type_name -> market.v1.AsinSet
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	20, // 19: market.v1.KeywordWindowsState.watermark:type_name -> google.protobuf.Timestamp
+	19, // 20: market.v1.KeywordWindowsState.previous_asins:type_name -> market.v1.KeywordWindowsState.PreviousAsinsEntry
+	11, // 21: market.v1.KeywordWindowsState.series:type_name -> market.v1.WindowSeries
+	14, // 22: market.v1.KeywordWindowsState.products:type_name -> market.v1.ProductTrail
+	0,  // 23: market.v1.WindowSeries.kind:type_name -> market.v1.WindowKind
+	12, // 24: market.v1.WindowSeries.emitted:type_name -> market.v1.EmittedWindow
+	13, // 25: market.v1.WindowSeries.last_closed:type_name -> market.v1.ClosedWindow
+	15, // 26: market.v1.ProductTrail.points:type_name -> market.v1.ListingPoint
+	25, // 27: market.v1.ProductTrail.attributes:type_name -> market.v1.ProductAttributes
+	25, // 28: market.v1.ProductTrail.labels:type_name -> market.v1.ProductAttributes
+	21, // 29: market.v1.WindowTick.envelope:type_name -> market.v1.Envelope
+	20, // 30: market.v1.WindowTick.now:type_name -> google.protobuf.Timestamp
+	8,  // 31: market.v1.OpenWindow.EntriesEntry.value:type_name -> market.v1.WindowEntry
+	16, // 32: market.v1.KeywordWindowsState.PreviousAsinsEntry.value:type_name -> market.v1.AsinSet
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_keywords_proto_init() }
@@ -1358,13 +1874,14 @@ func file_market_v1_keywords_proto_init() {
 	file_market_v1_observations_proto_init()
 	file_market_v1_keywords_proto_msgTypes[2].OneofWrappers = []any{}
 	file_market_v1_keywords_proto_msgTypes[4].OneofWrappers = []any{}
+	file_market_v1_keywords_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_keywords_proto_rawDesc), len(file_market_v1_keywords_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,7 @@ package marketv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -394,7 +395,11 @@ type NotificationRequested struct {
 	// Keyword concerned.
 	Keyword string `protobuf:"bytes,12,opt,name=keyword,proto3" json:"keyword,omitempty"`
 	// ASIN concerned.
-	Asin          string `protobuf:"bytes,13,opt,name=asin,proto3" json:"asin,omitempty"`
+	Asin string `protobuf:"bytes,13,opt,name=asin,proto3" json:"asin,omitempty"`
+	// The anomaly that caused the notification, when caused by an anomaly.
+	Anomaly *AnomalyDetected `protobuf:"bytes,14,opt,name=anomaly,proto3" json:"anomaly,omitempty"`
+	// The completed analysis that caused the notification, when caused by an analysis.
+	Analysis      *AnalysisCompleted `protobuf:"bytes,15,opt,name=analysis,proto3" json:"analysis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -520,6 +525,20 @@ func (x *NotificationRequested) GetAsin() string {
 	return ""
 }
 
+func (x *NotificationRequested) GetAnomaly() *AnomalyDetected {
+	if x != nil {
+		return x.Anomaly
+	}
+	return nil
+}
+
+func (x *NotificationRequested) GetAnalysis() *AnalysisCompleted {
+	if x != nil {
+		return x.Analysis
+	}
+	return nil
+}
+
 // NotificationDelivered is the delivery log. Key: notification id.
 type NotificationDelivered struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -538,7 +557,13 @@ type NotificationDelivered struct {
 	// Error text for failures.
 	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	// Milliseconds the attempt took.
-	LatencyMs     int64 `protobuf:"varint,8,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	LatencyMs int64 `protobuf:"varint,8,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	// Owner of the subscription.
+	UserId string `protobuf:"bytes,9,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Channel of the notification.
+	Channel Channel `protobuf:"varint,10,opt,name=channel,proto3,enum=market.v1.Channel" json:"channel,omitempty"`
+	// Milliseconds the deliverer waits before the next attempt (status RETRYING only).
+	RetryInMs     int64 `protobuf:"varint,11,opt,name=retry_in_ms,json=retryInMs,proto3" json:"retry_in_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -629,21 +654,123 @@ func (x *NotificationDelivered) GetLatencyMs() int64 {
 	return 0
 }
 
-// NotifierState is the notifier's table value. Key: "keyword:<keyword>", "asin:<asin>" or
-// "subscription:<id>". Table: notifier-table.
-type NotifierState struct {
+func (x *NotificationDelivered) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *NotificationDelivered) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *NotificationDelivered) GetRetryInMs() int64 {
+	if x != nil {
+		return x.RetryInMs
+	}
+	return 0
+}
+
+// SubscriptionVersion orders the changes of one subscription: by event time, then event id.
+type SubscriptionVersion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Subscriptions following the key.
-	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
-	// Notification ids already requested (bounded), so one cause gives one delivery.
-	RequestedIds  []string `protobuf:"bytes,2,rep,name=requested_ids,json=requestedIds,proto3" json:"requested_ids,omitempty"`
+	// Subscription id.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// Event time of the change applied last.
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// Event id of the change applied last.
+	EventId string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// Whether the change applied last deleted the subscription.
+	Deleted       bool `protobuf:"varint,4,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *SubscriptionVersion) Reset() {
+	*x = SubscriptionVersion{}
+	mi := &file_market_v1_notifications_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionVersion) ProtoMessage() {}
+
+func (x *SubscriptionVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_notifications_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionVersion.ProtoReflect.Descriptor instead.
+func (*SubscriptionVersion) Descriptor() ([]byte, []int) {
+	return file_market_v1_notifications_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SubscriptionVersion) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *SubscriptionVersion) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+func (x *SubscriptionVersion) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *SubscriptionVersion) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+// NotifierState is the notifier's table value. Key: "keyword:<keyword>", "asin:<asin>" or
+// "subscription:<id>". Table: notifier-table (and notifier-analyses-table, keyed by analysis id,
+// where only requested_ids is used).
+type NotifierState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subscriptions following the key, by id; at "subscription:<id>": the subscription itself
+	// (none once deleted).
+	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	// Notification ids already requested (bounded, oldest first), so one cause gives one delivery.
+	RequestedIds []string `protobuf:"bytes,2,rep,name=requested_ids,json=requestedIds,proto3" json:"requested_ids,omitempty"`
+	// Version of the change applied last to each subscription of the key (one per subscription;
+	// at "subscription:<id>" kept after a deletion, so an older change cannot bring it back).
+	Versions []*SubscriptionVersion `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
+	// At "subscription:<id>": the target key the last change moved the subscription away from
+	// ("" if none), so a redelivered change removes it there again.
+	PreviousTarget string `protobuf:"bytes,4,opt,name=previous_target,json=previousTarget,proto3" json:"previous_target,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
 func (x *NotifierState) Reset() {
 	*x = NotifierState{}
-	mi := &file_market_v1_notifications_proto_msgTypes[4]
+	mi := &file_market_v1_notifications_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +782,7 @@ func (x *NotifierState) String() string {
 func (*NotifierState) ProtoMessage() {}
 
 func (x *NotifierState) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_notifications_proto_msgTypes[4]
+	mi := &file_market_v1_notifications_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +795,7 @@ func (x *NotifierState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifierState.ProtoReflect.Descriptor instead.
 func (*NotifierState) Descriptor() ([]byte, []int) {
-	return file_market_v1_notifications_proto_rawDescGZIP(), []int{4}
+	return file_market_v1_notifications_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NotifierState) GetSubscriptions() []*Subscription {
@@ -683,6 +810,20 @@ func (x *NotifierState) GetRequestedIds() []string {
 		return x.RequestedIds
 	}
 	return nil
+}
+
+func (x *NotifierState) GetVersions() []*SubscriptionVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *NotifierState) GetPreviousTarget() string {
+	if x != nil {
+		return x.PreviousTarget
+	}
+	return ""
 }
 
 // NotifierCommand is what the notifier routes through its loopback to the key of a followed
@@ -704,7 +845,7 @@ type NotifierCommand struct {
 
 func (x *NotifierCommand) Reset() {
 	*x = NotifierCommand{}
-	mi := &file_market_v1_notifications_proto_msgTypes[5]
+	mi := &file_market_v1_notifications_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +857,7 @@ func (x *NotifierCommand) String() string {
 func (*NotifierCommand) ProtoMessage() {}
 
 func (x *NotifierCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_notifications_proto_msgTypes[5]
+	mi := &file_market_v1_notifications_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +870,7 @@ func (x *NotifierCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifierCommand.ProtoReflect.Descriptor instead.
 func (*NotifierCommand) Descriptor() ([]byte, []int) {
-	return file_market_v1_notifications_proto_rawDescGZIP(), []int{5}
+	return file_market_v1_notifications_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *NotifierCommand) GetEnvelope() *Envelope {
@@ -786,7 +927,7 @@ var File_market_v1_notifications_proto protoreflect.FileDescriptor
 
 const file_market_v1_notifications_proto_rawDesc = "" +
 	"\n" +
-	"\x1dmarket/v1/notifications.proto\x12\tmarket.v1\x1a\x19market/v1/anomalies.proto\x1a\x18market/v1/envelope.proto\"\xcf\x02\n" +
+	"\x1dmarket/v1/notifications.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/analyses.proto\x1a\x19market/v1/anomalies.proto\x1a\x18market/v1/envelope.proto\"\xcf\x02\n" +
 	"\fSubscription\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x18\n" +
@@ -801,7 +942,7 @@ const file_market_v1_notifications_proto_rawDesc = "" +
 	"\x13SubscriptionChanged\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x125\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x1d.market.v1.SubscriptionActionR\x06action\x12;\n" +
-	"\fsubscription\x18\x03 \x01(\v2\x17.market.v1.SubscriptionR\fsubscription\"\xcb\x03\n" +
+	"\fsubscription\x18\x03 \x01(\v2\x17.market.v1.SubscriptionR\fsubscription\"\xbb\x04\n" +
 	"\x15NotificationRequested\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12'\n" +
 	"\x0fnotification_id\x18\x02 \x01(\tR\x0enotificationId\x12'\n" +
@@ -819,7 +960,9 @@ const file_market_v1_notifications_proto_rawDesc = "" +
 	"\vanalysis_id\x18\v \x01(\tR\n" +
 	"analysisId\x12\x18\n" +
 	"\akeyword\x18\f \x01(\tR\akeyword\x12\x12\n" +
-	"\x04asin\x18\r \x01(\tR\x04asin\"\xbd\x02\n" +
+	"\x04asin\x18\r \x01(\tR\x04asin\x124\n" +
+	"\aanomaly\x18\x0e \x01(\v2\x1a.market.v1.AnomalyDetectedR\aanomaly\x128\n" +
+	"\banalysis\x18\x0f \x01(\v2\x1c.market.v1.AnalysisCompletedR\banalysis\"\xa4\x03\n" +
 	"\x15NotificationDelivered\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12'\n" +
 	"\x0fnotification_id\x18\x02 \x01(\tR\x0enotificationId\x12'\n" +
@@ -830,10 +973,22 @@ const file_market_v1_notifications_proto_rawDesc = "" +
 	"httpStatus\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x1d\n" +
 	"\n" +
-	"latency_ms\x18\b \x01(\x03R\tlatencyMs\"s\n" +
+	"latency_ms\x18\b \x01(\x03R\tlatencyMs\x12\x17\n" +
+	"\auser_id\x18\t \x01(\tR\x06userId\x12,\n" +
+	"\achannel\x18\n" +
+	" \x01(\x0e2\x12.market.v1.ChannelR\achannel\x12\x1e\n" +
+	"\vretry_in_ms\x18\v \x01(\x03R\tretryInMs\"\xae\x01\n" +
+	"\x13SubscriptionVersion\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x129\n" +
+	"\n" +
+	"event_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12\x18\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\"\xd8\x01\n" +
 	"\rNotifierState\x12=\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2\x17.market.v1.SubscriptionR\rsubscriptions\x12#\n" +
-	"\rrequested_ids\x18\x02 \x03(\tR\frequestedIds\"\xda\x01\n" +
+	"\rrequested_ids\x18\x02 \x03(\tR\frequestedIds\x12:\n" +
+	"\bversions\x18\x03 \x03(\v2\x1e.market.v1.SubscriptionVersionR\bversions\x12'\n" +
+	"\x0fprevious_target\x18\x04 \x01(\tR\x0epreviousTarget\"\xda\x01\n" +
 	"\x0fNotifierCommand\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12S\n" +
 	"\x14subscription_changed\x18\n" +
@@ -867,7 +1022,7 @@ func file_market_v1_notifications_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_market_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_market_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_market_v1_notifications_proto_goTypes = []any{
 	(Channel)(0),                  // 0: market.v1.Channel
 	(SubscriptionAction)(0),       // 1: market.v1.SubscriptionAction
@@ -876,34 +1031,42 @@ var file_market_v1_notifications_proto_goTypes = []any{
 	(*SubscriptionChanged)(nil),   // 4: market.v1.SubscriptionChanged
 	(*NotificationRequested)(nil), // 5: market.v1.NotificationRequested
 	(*NotificationDelivered)(nil), // 6: market.v1.NotificationDelivered
-	(*NotifierState)(nil),         // 7: market.v1.NotifierState
-	(*NotifierCommand)(nil),       // 8: market.v1.NotifierCommand
-	(Severity)(0),                 // 9: market.v1.Severity
-	(AnomalyKind)(0),              // 10: market.v1.AnomalyKind
-	(*Envelope)(nil),              // 11: market.v1.Envelope
-	(*AnomalyDetected)(nil),       // 12: market.v1.AnomalyDetected
+	(*SubscriptionVersion)(nil),   // 7: market.v1.SubscriptionVersion
+	(*NotifierState)(nil),         // 8: market.v1.NotifierState
+	(*NotifierCommand)(nil),       // 9: market.v1.NotifierCommand
+	(Severity)(0),                 // 10: market.v1.Severity
+	(AnomalyKind)(0),              // 11: market.v1.AnomalyKind
+	(*Envelope)(nil),              // 12: market.v1.Envelope
+	(*AnomalyDetected)(nil),       // 13: market.v1.AnomalyDetected
+	(*AnalysisCompleted)(nil),     // 14: market.v1.AnalysisCompleted
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_market_v1_notifications_proto_depIdxs = []int32{
-	9,  // 0: market.v1.Subscription.min_severity:type_name -> market.v1.Severity
-	10, // 1: market.v1.Subscription.kinds:type_name -> market.v1.AnomalyKind
+	10, // 0: market.v1.Subscription.min_severity:type_name -> market.v1.Severity
+	11, // 1: market.v1.Subscription.kinds:type_name -> market.v1.AnomalyKind
 	0,  // 2: market.v1.Subscription.channel:type_name -> market.v1.Channel
-	11, // 3: market.v1.SubscriptionChanged.envelope:type_name -> market.v1.Envelope
+	12, // 3: market.v1.SubscriptionChanged.envelope:type_name -> market.v1.Envelope
 	1,  // 4: market.v1.SubscriptionChanged.action:type_name -> market.v1.SubscriptionAction
 	3,  // 5: market.v1.SubscriptionChanged.subscription:type_name -> market.v1.Subscription
-	11, // 6: market.v1.NotificationRequested.envelope:type_name -> market.v1.Envelope
+	12, // 6: market.v1.NotificationRequested.envelope:type_name -> market.v1.Envelope
 	0,  // 7: market.v1.NotificationRequested.channel:type_name -> market.v1.Channel
-	9,  // 8: market.v1.NotificationRequested.severity:type_name -> market.v1.Severity
-	11, // 9: market.v1.NotificationDelivered.envelope:type_name -> market.v1.Envelope
-	2,  // 10: market.v1.NotificationDelivered.status:type_name -> market.v1.DeliveryStatus
-	3,  // 11: market.v1.NotifierState.subscriptions:type_name -> market.v1.Subscription
-	11, // 12: market.v1.NotifierCommand.envelope:type_name -> market.v1.Envelope
-	4,  // 13: market.v1.NotifierCommand.subscription_changed:type_name -> market.v1.SubscriptionChanged
-	12, // 14: market.v1.NotifierCommand.anomaly:type_name -> market.v1.AnomalyDetected
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	10, // 8: market.v1.NotificationRequested.severity:type_name -> market.v1.Severity
+	13, // 9: market.v1.NotificationRequested.anomaly:type_name -> market.v1.AnomalyDetected
+	14, // 10: market.v1.NotificationRequested.analysis:type_name -> market.v1.AnalysisCompleted
+	12, // 11: market.v1.NotificationDelivered.envelope:type_name -> market.v1.Envelope
+	2,  // 12: market.v1.NotificationDelivered.status:type_name -> market.v1.DeliveryStatus
+	0,  // 13: market.v1.NotificationDelivered.channel:type_name -> market.v1.Channel
+	15, // 14: market.v1.SubscriptionVersion.event_time:type_name -> google.protobuf.Timestamp
+	3,  // 15: market.v1.NotifierState.subscriptions:type_name -> market.v1.Subscription
+	7,  // 16: market.v1.NotifierState.versions:type_name -> market.v1.SubscriptionVersion
+	12, // 17: market.v1.NotifierCommand.envelope:type_name -> market.v1.Envelope
+	4,  // 18: market.v1.NotifierCommand.subscription_changed:type_name -> market.v1.SubscriptionChanged
+	13, // 19: market.v1.NotifierCommand.anomaly:type_name -> market.v1.AnomalyDetected
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_notifications_proto_init() }
@@ -911,9 +1074,10 @@ func file_market_v1_notifications_proto_init() {
 	if File_market_v1_notifications_proto != nil {
 		return
 	}
+	file_market_v1_analyses_proto_init()
 	file_market_v1_anomalies_proto_init()
 	file_market_v1_envelope_proto_init()
-	file_market_v1_notifications_proto_msgTypes[5].OneofWrappers = []any{
+	file_market_v1_notifications_proto_msgTypes[6].OneofWrappers = []any{
 		(*NotifierCommand_SubscriptionChanged)(nil),
 		(*NotifierCommand_Anomaly)(nil),
 	}
@@ -923,7 +1087,7 @@ func file_market_v1_notifications_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_notifications_proto_rawDesc), len(file_market_v1_notifications_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -126,8 +126,10 @@ type ProductStateChanged struct {
 	PriceEwma *float64 `protobuf:"fixed64,11,opt,name=price_ewma,json=priceEwma,proto3,oneof" json:"price_ewma,omitempty"`
 	// Reviews per day, where two observations allow it.
 	ReviewVelocityPerDay *float64 `protobuf:"fixed64,12,opt,name=review_velocity_per_day,json=reviewVelocityPerDay,proto3,oneof" json:"review_velocity_per_day,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Slope of the main best-sellers rank after the change, ranks per day (negative is improving).
+	RankTrendPerDay *float64 `protobuf:"fixed64,13,opt,name=rank_trend_per_day,json=rankTrendPerDay,proto3,oneof" json:"rank_trend_per_day,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ProductStateChanged) Reset() {
@@ -244,6 +246,13 @@ func (x *ProductStateChanged) GetReviewVelocityPerDay() float64 {
 	return 0
 }
 
+func (x *ProductStateChanged) GetRankTrendPerDay() float64 {
+	if x != nil && x.RankTrendPerDay != nil {
+		return *x.RankTrendPerDay
+	}
+	return 0
+}
+
 // PricePoint is one observed price.
 type PricePoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -299,6 +308,61 @@ func (x *PricePoint) GetAmountMinor() int64 {
 	return 0
 }
 
+// SeriesPoint is one observed value of a product's tracked series (review count, main rank).
+type SeriesPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Event time of the observation, unix milliseconds.
+	TimeUnixMs int64 `protobuf:"varint,1,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	// Observed value.
+	Value         int64 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesPoint) Reset() {
+	*x = SeriesPoint{}
+	mi := &file_market_v1_products_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesPoint) ProtoMessage() {}
+
+func (x *SeriesPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_products_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesPoint.ProtoReflect.Descriptor instead.
+func (*SeriesPoint) Descriptor() ([]byte, []int) {
+	return file_market_v1_products_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SeriesPoint) GetTimeUnixMs() int64 {
+	if x != nil {
+		return x.TimeUnixMs
+	}
+	return 0
+}
+
+func (x *SeriesPoint) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
 // DailyPrice aggregates a product's prices of one UTC day.
 type DailyPrice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -318,7 +382,7 @@ type DailyPrice struct {
 
 func (x *DailyPrice) Reset() {
 	*x = DailyPrice{}
-	mi := &file_market_v1_products_proto_msgTypes[2]
+	mi := &file_market_v1_products_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +394,7 @@ func (x *DailyPrice) String() string {
 func (*DailyPrice) ProtoMessage() {}
 
 func (x *DailyPrice) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_products_proto_msgTypes[2]
+	mi := &file_market_v1_products_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +407,7 @@ func (x *DailyPrice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DailyPrice.ProtoReflect.Descriptor instead.
 func (*DailyPrice) Descriptor() ([]byte, []int) {
-	return file_market_v1_products_proto_rawDescGZIP(), []int{2}
+	return file_market_v1_products_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DailyPrice) GetDay() int32 {
@@ -390,7 +454,8 @@ type ProductState struct {
 	Marketplace string `protobuf:"bytes,2,opt,name=marketplace,proto3" json:"marketplace,omitempty"`
 	// Latest value of every field.
 	Latest *ProductAttributes `protobuf:"bytes,3,opt,name=latest,proto3" json:"latest,omitempty"`
-	// Event time (unix ms) at which each field of latest was observed, by field name.
+	// Event time (unix ms) at which each field of latest was observed, by field name (the
+	// ProductAttributes field name, and "marketplace").
 	FieldTimeUnixMs map[string]int64 `protobuf:"bytes,4,rep,name=field_time_unix_ms,json=fieldTimeUnixMs,proto3" json:"field_time_unix_ms,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// First observation's event time.
 	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
@@ -410,15 +475,26 @@ type ProductState struct {
 	ObservationCount int64 `protobuf:"varint,12,opt,name=observation_count,json=observationCount,proto3" json:"observation_count,omitempty"`
 	// Incremented on every applied change.
 	Version int64 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
-	// Event ids recently applied, for redelivery detection (bounded).
+	// Event ids of the newest observations applied, ordered by (event time, event id), oldest first,
+	// bounded: a redelivered one is recognised here, and an observation older than the oldest of a
+	// full list only updates the latest values (it is late for the histories).
 	RecentEventIds []string `protobuf:"bytes,14,rep,name=recent_event_ids,json=recentEventIds,proto3" json:"recent_event_ids,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Event times (unix ms) of recent_event_ids, in the same order.
+	RecentEventTimeUnixMs []int64 `protobuf:"varint,15,rep,packed,name=recent_event_time_unix_ms,json=recentEventTimeUnixMs,proto3" json:"recent_event_time_unix_ms,omitempty"`
+	// Event id of the observation that set each field of latest, by field name (breaks ties of
+	// field_time_unix_ms).
+	FieldEventId map[string]string `protobuf:"bytes,16,rep,name=field_event_id,json=fieldEventId,proto3" json:"field_event_id,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Last review counts, oldest first, bounded.
+	ReviewHistory []*SeriesPoint `protobuf:"bytes,17,rep,name=review_history,json=reviewHistory,proto3" json:"review_history,omitempty"`
+	// Last main best-sellers ranks, oldest first, bounded.
+	RankHistory   []*SeriesPoint `protobuf:"bytes,18,rep,name=rank_history,json=rankHistory,proto3" json:"rank_history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProductState) Reset() {
 	*x = ProductState{}
-	mi := &file_market_v1_products_proto_msgTypes[3]
+	mi := &file_market_v1_products_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +506,7 @@ func (x *ProductState) String() string {
 func (*ProductState) ProtoMessage() {}
 
 func (x *ProductState) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_products_proto_msgTypes[3]
+	mi := &file_market_v1_products_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +519,7 @@ func (x *ProductState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductState.ProtoReflect.Descriptor instead.
 func (*ProductState) Descriptor() ([]byte, []int) {
-	return file_market_v1_products_proto_rawDescGZIP(), []int{3}
+	return file_market_v1_products_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ProductState) GetAsin() string {
@@ -544,11 +620,39 @@ func (x *ProductState) GetRecentEventIds() []string {
 	return nil
 }
 
+func (x *ProductState) GetRecentEventTimeUnixMs() []int64 {
+	if x != nil {
+		return x.RecentEventTimeUnixMs
+	}
+	return nil
+}
+
+func (x *ProductState) GetFieldEventId() map[string]string {
+	if x != nil {
+		return x.FieldEventId
+	}
+	return nil
+}
+
+func (x *ProductState) GetReviewHistory() []*SeriesPoint {
+	if x != nil {
+		return x.ReviewHistory
+	}
+	return nil
+}
+
+func (x *ProductState) GetRankHistory() []*SeriesPoint {
+	if x != nil {
+		return x.RankHistory
+	}
+	return nil
+}
+
 var File_market_v1_products_proto protoreflect.FileDescriptor
 
 const file_market_v1_products_proto_rawDesc = "" +
 	"\n" +
-	"\x18market/v1/products.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/envelope.proto\x1a\x1cmarket/v1/observations.proto\"\xbc\x04\n" +
+	"\x18market/v1/products.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/envelope.proto\x1a\x1cmarket/v1/observations.proto\"\x85\x05\n" +
 	"\x13ProductStateChanged\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12\x12\n" +
 	"\x04asin\x18\x02 \x01(\tR\x04asin\x12 \n" +
@@ -563,20 +667,26 @@ const file_market_v1_products_proto_rawDesc = "" +
 	" \x01(\x03R\x10observationCount\x12\"\n" +
 	"\n" +
 	"price_ewma\x18\v \x01(\x01H\x00R\tpriceEwma\x88\x01\x01\x12:\n" +
-	"\x17review_velocity_per_day\x18\f \x01(\x01H\x01R\x14reviewVelocityPerDay\x88\x01\x01B\r\n" +
+	"\x17review_velocity_per_day\x18\f \x01(\x01H\x01R\x14reviewVelocityPerDay\x88\x01\x01\x120\n" +
+	"\x12rank_trend_per_day\x18\r \x01(\x01H\x02R\x0frankTrendPerDay\x88\x01\x01B\r\n" +
 	"\v_price_ewmaB\x1a\n" +
-	"\x18_review_velocity_per_day\"_\n" +
+	"\x18_review_velocity_per_dayB\x15\n" +
+	"\x13_rank_trend_per_day\"_\n" +
 	"\n" +
 	"PricePoint\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12!\n" +
-	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\"\x8b\x01\n" +
+	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\"E\n" +
+	"\vSeriesPoint\x12 \n" +
+	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
+	"timeUnixMs\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\"\x8b\x01\n" +
 	"\n" +
 	"DailyPrice\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x1b\n" +
 	"\tmin_minor\x18\x02 \x01(\x03R\bminMinor\x12\x1b\n" +
 	"\tmax_minor\x18\x03 \x01(\x03R\bmaxMinor\x12\x1b\n" +
 	"\tsum_minor\x18\x04 \x01(\x03R\bsumMinor\x12\x14\n" +
-	"\x05count\x18\x05 \x01(\x03R\x05count\"\xc8\x06\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\"\x8e\t\n" +
 	"\fProductState\x12\x12\n" +
 	"\x04asin\x18\x01 \x01(\tR\x04asin\x12 \n" +
 	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x124\n" +
@@ -594,10 +704,17 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\x12rank_trend_per_day\x18\v \x01(\x01H\x02R\x0frankTrendPerDay\x88\x01\x01\x12+\n" +
 	"\x11observation_count\x18\f \x01(\x03R\x10observationCount\x12\x18\n" +
 	"\aversion\x18\r \x01(\x03R\aversion\x12(\n" +
-	"\x10recent_event_ids\x18\x0e \x03(\tR\x0erecentEventIds\x1aB\n" +
+	"\x10recent_event_ids\x18\x0e \x03(\tR\x0erecentEventIds\x128\n" +
+	"\x19recent_event_time_unix_ms\x18\x0f \x03(\x03R\x15recentEventTimeUnixMs\x12O\n" +
+	"\x0efield_event_id\x18\x10 \x03(\v2).market.v1.ProductState.FieldEventIdEntryR\ffieldEventId\x12=\n" +
+	"\x0ereview_history\x18\x11 \x03(\v2\x16.market.v1.SeriesPointR\rreviewHistory\x129\n" +
+	"\frank_history\x18\x12 \x03(\v2\x16.market.v1.SeriesPointR\vrankHistory\x1aB\n" +
 	"\x14FieldTimeUnixMsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01B\r\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a?\n" +
+	"\x11FieldEventIdEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
 	"\v_price_ewmaB\x1a\n" +
 	"\x18_review_velocity_per_dayB\x15\n" +
 	"\x13_rank_trend_per_day*\xc6\x02\n" +
@@ -625,35 +742,40 @@ func file_market_v1_products_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_products_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_market_v1_products_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_market_v1_products_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_market_v1_products_proto_goTypes = []any{
 	(ProductChangeKind)(0),        // 0: market.v1.ProductChangeKind
 	(*ProductStateChanged)(nil),   // 1: market.v1.ProductStateChanged
 	(*PricePoint)(nil),            // 2: market.v1.PricePoint
-	(*DailyPrice)(nil),            // 3: market.v1.DailyPrice
-	(*ProductState)(nil),          // 4: market.v1.ProductState
-	nil,                           // 5: market.v1.ProductState.FieldTimeUnixMsEntry
-	(*Envelope)(nil),              // 6: market.v1.Envelope
-	(*ProductAttributes)(nil),     // 7: market.v1.ProductAttributes
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*SeriesPoint)(nil),           // 3: market.v1.SeriesPoint
+	(*DailyPrice)(nil),            // 4: market.v1.DailyPrice
+	(*ProductState)(nil),          // 5: market.v1.ProductState
+	nil,                           // 6: market.v1.ProductState.FieldTimeUnixMsEntry
+	nil,                           // 7: market.v1.ProductState.FieldEventIdEntry
+	(*Envelope)(nil),              // 8: market.v1.Envelope
+	(*ProductAttributes)(nil),     // 9: market.v1.ProductAttributes
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_market_v1_products_proto_depIdxs = []int32{
-	6,  // 0: market.v1.ProductStateChanged.envelope:type_name -> market.v1.Envelope
+	8,  // 0: market.v1.ProductStateChanged.envelope:type_name -> market.v1.Envelope
 	0,  // 1: market.v1.ProductStateChanged.changes:type_name -> market.v1.ProductChangeKind
-	7,  // 2: market.v1.ProductStateChanged.before:type_name -> market.v1.ProductAttributes
-	7,  // 3: market.v1.ProductStateChanged.after:type_name -> market.v1.ProductAttributes
-	8,  // 4: market.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
-	7,  // 5: market.v1.ProductState.latest:type_name -> market.v1.ProductAttributes
-	5,  // 6: market.v1.ProductState.field_time_unix_ms:type_name -> market.v1.ProductState.FieldTimeUnixMsEntry
-	8,  // 7: market.v1.ProductState.first_seen:type_name -> google.protobuf.Timestamp
-	8,  // 8: market.v1.ProductState.last_seen:type_name -> google.protobuf.Timestamp
+	9,  // 2: market.v1.ProductStateChanged.before:type_name -> market.v1.ProductAttributes
+	9,  // 3: market.v1.ProductStateChanged.after:type_name -> market.v1.ProductAttributes
+	10, // 4: market.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
+	9,  // 5: market.v1.ProductState.latest:type_name -> market.v1.ProductAttributes
+	6,  // 6: market.v1.ProductState.field_time_unix_ms:type_name -> market.v1.ProductState.FieldTimeUnixMsEntry
+	10, // 7: market.v1.ProductState.first_seen:type_name -> google.protobuf.Timestamp
+	10, // 8: market.v1.ProductState.last_seen:type_name -> google.protobuf.Timestamp
 	2,  // 9: market.v1.ProductState.price_history:type_name -> market.v1.PricePoint
-	3,  // 10: market.v1.ProductState.daily_prices:type_name -> market.v1.DailyPrice
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 10: market.v1.ProductState.daily_prices:type_name -> market.v1.DailyPrice
+	7,  // 11: market.v1.ProductState.field_event_id:type_name -> market.v1.ProductState.FieldEventIdEntry
+	3,  // 12: market.v1.ProductState.review_history:type_name -> market.v1.SeriesPoint
+	3,  // 13: market.v1.ProductState.rank_history:type_name -> market.v1.SeriesPoint
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_products_proto_init() }
@@ -664,14 +786,14 @@ func file_market_v1_products_proto_init() {
 	file_market_v1_envelope_proto_init()
 	file_market_v1_observations_proto_init()
 	file_market_v1_products_proto_msgTypes[0].OneofWrappers = []any{}
-	file_market_v1_products_proto_msgTypes[3].OneofWrappers = []any{}
+	file_market_v1_products_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_products_proto_rawDesc), len(file_market_v1_products_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

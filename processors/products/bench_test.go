@@ -1,0 +1,222 @@
+package products
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/marketinsightspro/marketinsights/processors"
+	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
+	"github.com/marketinsightspro/marketinsights/topics"
+)
+
+var (
+	benchRecords = flag.Int("products.bench-records", 100_000, "records per run of BenchmarkProcessorVsCounter")
+	benchASINs   = flag.Int("products.bench-asins", 100, "products in BenchmarkProcessorVsCounter's input")
+	benchBounds  = flag.String("products.bench-bounds", "", "BenchmarkProcessorVsCounter's tracker bounds as price-points,days,series-points,recent-events (default: DefaultConfig's)")
+)
+
+// benchConfig returns DefaultConfig with the bounds of -products.bench-bounds.
+func benchConfig(b *testing.B) Config {
+	cfg := DefaultConfig()
+	if *benchBounds != "" {
+		if _, err := fmt.Sscanf(*benchBounds, "%d,%d,%d,%d", &cfg.PriceHistory, &cfg.DailyPrices, &cfg.SeriesHistory, &cfg.RecentEvents); err != nil {
+			b.Fatalf("-products.bench-bounds %q: %v", *benchBounds, err)
+		}
+	}
+	return cfg
+}
+
+// steadyState returns the state of a product after enough observations to fill every bounded
+// history, and the next observations to apply to it.
+func steadyState(b *testing.B, cfg Config) (*marketv1.ProductState, []*marketv1.ProductObserved) {
+	b.Helper()
+	obs := workload(7, 3000, 1, 2*time.Hour)
+	st, _, err := applyAll(cfg, obs[:1000]...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st, obs[1000:]
+}
+
+// BenchmarkApply measures Apply alone on a product whose histories are full: every iteration
+// applies a new observation (the workload's attributes, event times one minute apart) to the
+// same, evolving state.
+func BenchmarkApply(b *testing.B) {
+	cfg := DefaultConfig()
+	st, next := steadyState(b, cfg)
+	at := st.GetLastSeen().GetSeconds()
+	changes := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		o := next[i%len(next)]
+		at += 60
+		o.Envelope.EventTime.Seconds = at // Apply copies what it keeps of the envelope
+		res, err := Apply(cfg, st, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Change != nil {
+			changes++
+		}
+		st = res.State
+	}
+	b.ReportMetric(float64(changes)/float64(b.N), "changes/op")
+}
+
+// BenchmarkRecord measures what the callback does per record, without goka: decode the
+// observation and the stored state, Apply, encode the new state and the change event. The
+// "catalog-codec" variant decodes and encodes the state with the generated code instead of the
+// tracker's state codec.
+func BenchmarkRecord(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		codec goka.Codec
+	}{{"state-codec", stateCodec{}}, {"catalog-codec", processors.Codec(topics.ProductTrackerTable)}} {
+		b.Run(bc.name, func(b *testing.B) { benchmarkRecord(b, bc.codec) })
+	}
+}
+
+func benchmarkRecord(b *testing.B, stateCodec goka.Codec) {
+	cfg := DefaultConfig()
+	st, next := steadyState(b, cfg)
+	inCodec, outCodec := processors.InputCodec(topics.ProductObservations), processors.Codec(topics.ProductChanges)
+	stored, err := stateCodec.Encode(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raws := make([][]byte, len(next))
+	for i, o := range next {
+		if raws[i], err = proto.Marshal(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer b.ReportMetric(float64(len(stored)), "state-bytes")
+	for i := range b.N {
+		v, _ := inCodec.Decode(raws[i%len(raws)])
+		sv, err := stateCodec.Decode(stored)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := Apply(cfg, sv.(*marketv1.ProductState), v.(*marketv1.ProductObserved))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := stateCodec.Encode(res.State); err != nil {
+			b.Fatal(err)
+		}
+		if res.Change != nil {
+			if _, err := outCodec.Encode(res.Change); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkStateCodec measures encoding and decoding a steady-state ProductState with the
+// tracker's state codec and with the generated code.
+func BenchmarkStateCodec(b *testing.B) {
+	st, _ := steadyState(b, DefaultConfig())
+	for _, bc := range []struct {
+		name  string
+		codec goka.Codec
+	}{{"state-codec", stateCodec{}}, {"catalog-codec", processors.Codec(topics.ProductTrackerTable)}} {
+		raw, err := bc.codec.Encode(st)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("encode/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := bc.codec.Encode(st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("decode/"+bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := bc.codec.Decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProcessorVsCounter produces -products.bench-records observations of
+// -products.bench-asins products (each observed about every 2 h, so histories fill up) to the
+// embedded broker (or MIP_TEST_KAFKA_BROKERS), then runs over the same records, one after the
+// other and each with LevelDB storage:
+//
+//   - counter: a trivial goka processor that only counts records per key in its table;
+//   - blob: a goka processor that writes a steady-state ProductState's bytes per record without
+//     decoding or logic — what the state's size alone costs in storage and changelog;
+//   - tracker: the product tracker.
+//
+// It reports each rate (records/s from the first to the last record processed) and
+// tracker/counter, the ratio the tracker is held to, and blob/counter, the ceiling its state
+// size allows. Run it with -benchtime=1x or more (each iteration runs all three; the medians are
+// reported).
+func BenchmarkProcessorVsCounter(b *testing.B) {
+	r := newRig(b)
+	obs := workload(3, *benchRecords, *benchASINs, 2*time.Hour)
+	r.produce(b, r.cfg.Input, obs)
+	n := int64(len(obs))
+	timeout := 10*time.Minute + time.Duration(n)*time.Millisecond
+	tcfg := benchConfig(b)
+	st, _ := steadyState(b, tcfg)
+	blob, err := stateCodec{}.Encode(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	var counterRates, blobRates, trackerRates []float64
+	b.ResetTimer()
+	for i := range b.N {
+		c := r.startCounter(b, r.cfg.Group+goka.Group("-counter-"+groupSuffix(i)), b.TempDir())
+		c.waitProcessed(b, n, timeout)
+		c.Stop(b)
+
+		bl := r.startBlob(b, r.cfg.Group+goka.Group("-blob-"+groupSuffix(i)), b.TempDir(), blob)
+		bl.waitProcessed(b, n, timeout)
+		bl.Stop(b)
+
+		cfg := tcfg
+		cfg.Group, cfg.Input, cfg.Changes = r.cfg.Group+goka.Group("-"+groupSuffix(i)), r.cfg.Input, r.cfg.Changes
+		tr := &rig{k: r.k, cfg: cfg}
+		tr.deleteAtEnd(b, string(cfg.TableOf()))
+		p := tr.startTracker(b, b.TempDir(), nil)
+		p.waitProcessed(b, n, timeout)
+		p.Stop(b)
+		counterRates = append(counterRates, c.rate())
+		blobRates = append(blobRates, bl.rate())
+		trackerRates = append(trackerRates, p.rate())
+		b.Logf("run %d: counter %.0f, blob (%d bytes) %.0f, tracker %.0f records/s: tracker/counter %.2f, blob/counter %.2f",
+			i, c.rate(), len(blob), bl.rate(), p.rate(), p.rate()/c.rate(), bl.rate()/c.rate())
+	}
+	b.StopTimer()
+	cr, br, tr := median(counterRates), median(blobRates), median(trackerRates)
+	b.ReportMetric(cr, "counter-records/s")
+	b.ReportMetric(br, "blob-records/s")
+	b.ReportMetric(tr, "tracker-records/s")
+	b.ReportMetric(tr/cr, "tracker/counter")
+	b.ReportMetric(br/cr, "blob/counter")
+	b.ReportMetric(float64(len(blob)), "state-bytes")
+}
+
+func groupSuffix(i int) string { return fmt.Sprintf("run%d", i) }
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
