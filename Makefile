@@ -24,11 +24,13 @@ demo: build ## Start the local services and run the whole system on embedded def
 test: services-test proto-check ## Start the services the tests need, check the contracts, vet, run every test.
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) $(PKG)
+	$(GO) test -count=1 -run TestPipelineRecoversSameState ./processors/  # 100k events: too slow under -race
 
 .PHONY: test-kafka
 test-kafka: services-test ## Run the suite against Apache Kafka 4.x (fetched by Maven) instead of the embedded broker.
 	$(SERVICES) up kafka
 	MIP_TEST_KAFKA_BROKERS=$(KAFKA_BROKERS) $(GO) test $(TESTFLAGS) $(PKG)
+	MIP_TEST_KAFKA_BROKERS=$(KAFKA_BROKERS) $(GO) test -count=1 -run TestPipelineRecoversSameState ./processors/
 
 .PHONY: build
 build: ## Build bin/marketinsights.

@@ -154,6 +154,9 @@ func produceAll[T marketv1.Event](t *testing.T, cl *kgo.Client, topic string, ke
 // empty local storage and checks every table value recovered from Kafka equals the one before.
 func TestPipelineRecoversSameState(t *testing.T) {
 	n := 100_000
+	if raceEnabled {
+		n = 10_000 // the full stream runs in `make test`'s pass without the race detector
+	}
 	if v, err := strconv.Atoi(os.Getenv("MIP_TEST_PIPELINE_EVENTS")); err == nil && v > 0 {
 		n = v
 	}

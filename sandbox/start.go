@@ -76,7 +76,9 @@ func Start(ctx context.Context, addr string, opts Options) (*Running, error) {
 func (r *Running) Close() error {
 	r.closeOnce.Do(func() {
 		r.stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// net/http counts a connection that was dialled but never sent a request as idle only
+		// after 5 s (the client's transport dials such spares), so the grace must be longer.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := r.srv.Shutdown(ctx); err != nil {
 			r.closeErr = fmt.Errorf("sandbox: shutdown: %w", err)
