@@ -25,6 +25,7 @@ type cli struct {
 	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, or all."`
 	Tail       tailCmd    `cmd:"" help:"Print the records of a topic as JSON lines, decoded by the catalog's schema."`
 	Produce    produceCmd `cmd:"" help:"Write JSON lines from standard input (or --file) to a topic as typed records."`
+	Import     importCmd  `cmd:"" help:"Import product snapshots from CSV (Keepa exports included) or JSON lines as ProductObserved events."`
 	Parse      parseCmd   `cmd:"" help:"Print what the page parsers read from a saved search or product page, as JSON lines."`
 	Sandbox    sandboxCmd `cmd:"" help:"Run the simulated marketplace (Amazon-like pages, ground truth at /_truth, faults on demand)."`
 	Demo       demoCmd    `cmd:"" help:"Run the whole system on embedded and local defaults until interrupted."`
