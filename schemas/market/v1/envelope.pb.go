@@ -25,7 +25,9 @@ const (
 // Envelope is the metadata every event carries as its field 1.
 type Envelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Unique id of the event, a UUIDv7 (time-ordered); consumers deduplicate by it.
+	// Unique id of the event; consumers deduplicate by it. A new fact gets a UUIDv7 (time-ordered); an
+	// event derived from others (a processor's output, an imported row) gets a UUIDv5 of its cause, so a
+	// replay or a re-import yields the same id.
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// When the fact happened in the world (not when it was written).
 	EventTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
