@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+
+	"github.com/marketinsightspro/marketinsights/internal/netguard"
 )
 
 // Guard is the URL policy of the scraper: http and https only, an optional host allowlist, and
@@ -22,8 +24,6 @@ type Guard struct {
 	// Resolver resolves host names; nil uses net.DefaultResolver.
 	Resolver *net.Resolver
 }
-
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
 // Check returns an error wrapping ErrForbiddenURL if raw may not be fetched. It resolves the host
 // and refuses it if any of its addresses is not public (unless AllowPrivate).
@@ -96,24 +96,9 @@ func (g *Guard) hostAllowed(host string) bool {
 
 // checkAddr refuses non-public addresses, naming the host and the reason.
 func checkAddr(host string, ip netip.Addr) error {
-	ip = ip.Unmap()
-	why := ""
-	switch {
-	case ip.IsLoopback():
-		why = "loopback"
-	case ip.IsPrivate():
-		why = "private"
-	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
-		why = "link-local"
-	case ip.IsUnspecified():
-		why = "unspecified"
-	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
-		why = "multicast"
-	case ip.Is4() && sharedAddressSpace.Contains(ip):
-		why = "shared (carrier-grade NAT)"
-	}
+	why := netguard.NonPublicReason(ip)
 	if why == "" {
 		return nil
 	}
-	return fmt.Errorf("%w: host %s resolves to %s, a %s address (set AllowPrivate to allow it)", ErrForbiddenURL, host, ip, why)
+	return fmt.Errorf("%w: host %s resolves to %s, a %s address (set AllowPrivate to allow it)", ErrForbiddenURL, host, ip.Unmap(), why)
 }
