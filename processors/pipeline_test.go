@@ -264,4 +264,3 @@ func equalSnapshots(a, b map[string][]byte) bool {
 	}
 	return true
 }
-

@@ -46,10 +46,10 @@ func (c TolerantCodec) Decode(data []byte) (any, error) {
 // Codec returns the catalog codec of a topic, for goka.Persist, goka.Output and goka.Loop edges.
 func Codec(topicName string) topics.Codec { return topics.MustLookup(topicName).Codec() }
 
-// Emit emits an event to a catalog topic with the schema, content-type and event-id headers.
-func Emit(ctx goka.Context, topicName, key string, ev marketv1.Event) {
-	t := topics.MustLookup(topicName)
-	ctx.Emit(goka.Stream(topicName), key, ev, goka.WithCtxEmitHeaders(EventHeaders(t, ev)))
+// Emit emits an event to stream `to` with the headers of catalog topic t (schema, content-type,
+// event-id). `to` is t's name in production; tests pass topics of their own.
+func Emit(ctx goka.Context, to goka.Stream, t topics.Topic, key string, ev proto.Message) {
+	ctx.Emit(to, key, ev, goka.WithCtxEmitHeaders(EventHeaders(t, ev)))
 }
 
 // EventHeaders returns the headers of an event record of topic t.

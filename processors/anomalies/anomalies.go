@@ -107,7 +107,7 @@ func (p *processor) process(ctx goka.Context, msg any) {
 		p.m.Late(p.cfg.Group)
 	}
 	for _, d := range out.Anomalies {
-		ctx.Emit(goka.Stream(p.cfg.Output), d.GetAsin(), d, goka.WithCtxEmitHeaders(processors.EventHeaders(p.out, d)))
+		processors.Emit(ctx, goka.Stream(p.cfg.Output), p.out, d.GetAsin(), d)
 		p.m.Emitted(p.cfg.Group, p.cfg.Output)
 	}
 	ctx.SetValue(out.State)

@@ -184,16 +184,16 @@ func (p *processor) deadline(st *marketv1.KeywordWindowsState) int64 {
 func (p *processor) finish(ctx goka.Context, out Outputs) {
 	key := ctx.Key()
 	if out.Late != nil {
-		ctx.Emit(p.cfg.LateEvents, key, out.Late, goka.WithCtxEmitHeaders(processors.EventHeaders(p.late, out.Late)))
+		processors.Emit(ctx, p.cfg.LateEvents, p.late, key, out.Late)
 		p.m.Late(p.cfg.Group)
 		p.m.Emitted(p.cfg.Group, string(p.cfg.LateEvents))
 	}
 	for _, u := range out.Updates {
-		ctx.Emit(p.cfg.Output, key, u, goka.WithCtxEmitHeaders(processors.EventHeaders(p.output, u)))
+		processors.Emit(ctx, p.cfg.Output, p.output, key, u)
 		p.m.Emitted(p.cfg.Group, string(p.cfg.Output))
 	}
 	for _, a := range out.Anomalies {
-		ctx.Emit(p.cfg.Anomalies, a.GetAsin(), a, goka.WithCtxEmitHeaders(processors.EventHeaders(p.anomalies, a)))
+		processors.Emit(ctx, p.cfg.Anomalies, p.anomalies, a.GetAsin(), a)
 		p.m.Emitted(p.cfg.Group, string(p.cfg.Anomalies))
 	}
 	if !out.Changed {

@@ -313,8 +313,7 @@ func (n *notifier) deadLetter(ctx goka.Context, stage string, v proto.Message, e
 
 // emitNotification emits a notification keyed by its subscription id, with the catalog's headers.
 func emitNotification(ctx goka.Context, topic string, req *marketv1.NotificationRequested) {
-	ctx.Emit(goka.Stream(topic), req.GetSubscriptionId(), req,
-		goka.WithCtxEmitHeaders(processors.EventHeaders(notificationsTopic, req)))
+	processors.Emit(ctx, goka.Stream(topic), notificationsTopic, req.GetSubscriptionId(), req)
 }
 
 // deadLetterMessage dead-letters a decoded message that cannot be applied, re-encoded (the

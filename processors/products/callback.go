@@ -67,7 +67,7 @@ func (t *tracker) process(ctx goka.Context, msg any) {
 	ctx.SetValue(raw)
 	t.m.StateWritten(t.cfg.Group, len(raw))
 	if res.Change != nil {
-		ctx.Emit(t.cfg.Changes, ctx.Key(), res.Change, goka.WithCtxEmitHeaders(processors.EventHeaders(t.changes, res.Change)))
+		processors.Emit(ctx, t.cfg.Changes, t.changes, ctx.Key(), res.Change)
 		t.m.Emitted(t.cfg.Group, string(t.cfg.Changes))
 	}
 }
