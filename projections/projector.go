@@ -128,7 +128,7 @@ func (p *Projector[R]) Written() int64 { return p.written.Load() }
 // Run projects until ctx ends (or, in replay mode, until every partition reached Until); pending
 // rows are written and committed before it returns. It closes the Kafka client.
 func (p *Projector[R]) Run(ctx context.Context) error {
-	defer p.cl.Close()
+	defer p.Close()
 	remaining := map[int32]int64{}
 	for part, end := range p.opts.Until {
 		if end > 0 {
@@ -319,4 +319,12 @@ func (p *Projector[R]) deadLetter(ctx context.Context, r *kgo.Record, cause erro
 	}
 	p.opts.Metrics.deadLettered(p.sink.Name())
 	return nil
+}
+
+// Close releases the Kafka client of a projector that will not Run.
+func (p *Projector[R]) Close() {
+	if p.opts.Group != "" {
+		p.cl.AllowRebalance() // a client blocking rebalances would wait forever to leave its group
+	}
+	p.cl.Close()
 }
