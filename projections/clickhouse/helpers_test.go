@@ -66,8 +66,8 @@ func sample() map[string][]proto.Message {
 			Kind: marketv1.AnomalyKind_ANOMALY_KIND_PRICE_DROP, Severity: marketv1.Severity_SEVERITY_WARNING, Score: 4.2, Observed: 1299,
 			Baseline: &marketv1.Baseline{Method: "ewma", Center: 1499, Spread: 20, Points: 12}, Explanation: "Price fell 13% below its usual $14.99.", Currency: "USD"}},
 		topics.NotificationDeliveries: {&marketv1.NotificationDelivered{Envelope: env("del-1", t0), NotificationId: "n-1", SubscriptionId: "s-1", Status: marketv1.DeliveryStatus_DELIVERY_STATUS_DELIVERED, Attempt: 1, HttpStatus: 200, LatencyMs: 12}},
-		topics.ScrapeStatus: {&marketv1.ScrapeStatusChanged{Envelope: env("st-1", t0), JobId: "job-1", Status: marketv1.ScrapeStatus_SCRAPE_STATUS_RUNNING, Attempt: 1, PagesDone: 1, PagesTotal: 3, Keyword: "usb c cable"}},
-		topics.AnalysisEvents: {&marketv1.AnalysisEvent{Envelope: env("ae-1", t0), AnalysisId: "a-1", Event: &marketv1.AnalysisEvent_Requested{Requested: &marketv1.AnalysisRequested{Keyword: "usb c cable", Pages: 3}}}},
+		topics.ScrapeStatus:           {&marketv1.ScrapeStatusChanged{Envelope: env("st-1", t0), JobId: "job-1", Status: marketv1.ScrapeStatus_SCRAPE_STATUS_RUNNING, Attempt: 1, PagesDone: 1, PagesTotal: 3, Keyword: "usb c cable"}},
+		topics.AnalysisEvents:         {&marketv1.AnalysisEvent{Envelope: env("ae-1", t0), AnalysisId: "a-1", Event: &marketv1.AnalysisEvent_Requested{Requested: &marketv1.AnalysisRequested{Keyword: "usb c cable", Pages: 3}}}},
 		topics.UserActions: {&marketv1.UserAction{Envelope: env("ua-1", t0), UserId: "u-1", Kind: marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED, Keyword: "usb c cable",
 			Params: map[string]string{"sort": "sales", "order": "desc"}, Route: "/api/v1/keywords/{keyword}/report", Status: 200}},
 	}
