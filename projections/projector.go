@@ -36,6 +36,8 @@ type Options struct {
 	Start *kgo.Offset
 	// Until, in replay mode, is the end offset per partition to stop at (exclusive).
 	Until map[int32]int64
+	// From, in replay mode, is the start offset per partition; partitions it lacks start at Start.
+	From map[int32]int64
 	// Log receives the projector's logs (default: discarded).
 	Log *slog.Logger
 	// Metrics records the projector's work (nil: nothing recorded).
@@ -95,9 +97,10 @@ func New[R any](cfg config.Kafka, sink Sink[R], opts Options) (*Projector[R], er
 	if opts.Start != nil {
 		start = *opts.Start
 	}
-	kopts := []kgo.Opt{kgo.DisableAutoCommit(), kgo.ProducerLinger(0)}
+	kopts := []kgo.Opt{kgo.ProducerLinger(0)}
 	if opts.Group != "" {
 		kopts = append(kopts,
+			kgo.DisableAutoCommit(),
 			kgo.ConsumerGroup(opts.Group),
 			kgo.ConsumeTopics(opts.Topic),
 			kgo.ConsumeResetOffset(start),
@@ -107,6 +110,9 @@ func New[R any](cfg config.Kafka, sink Sink[R], opts Options) (*Projector[R], er
 		parts := map[int32]kgo.Offset{}
 		for p := range opts.Until {
 			parts[p] = start
+			if o, ok := opts.From[p]; ok {
+				parts[p] = kgo.NewOffset().At(o)
+			}
 		}
 		// Control records (transaction markers) take offsets too: keep them to know where the end is.
 		kopts = append(kopts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{opts.Topic: parts}), kgo.KeepControlRecords())
@@ -131,7 +137,7 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 	defer p.Close()
 	remaining := map[int32]int64{}
 	for part, end := range p.opts.Until {
-		if end > 0 {
+		if end > p.opts.From[part] {
 			remaining[part] = end
 		}
 	}

@@ -23,6 +23,9 @@ type cli struct {
 	Broker     brokerCmd  `cmd:"" help:"Run the embedded Kafka broker (franz-go kfake) with a data directory, so records survive a restart."`
 	Topics     topicsCmd  `cmd:"" help:"List the topic catalog or create and check every topic."`
 	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, or all."`
+	Migrate    migrateCmd `cmd:"" help:"Create the ClickHouse database and apply the embedded migrations (safe to run twice)."`
+	Project    projectCmd `cmd:"" help:"Run the projectors that keep the read models (ClickHouse tables, Redis keys) up to date: clickhouse, redis, or all."`
+	Replay     replayCmd  `cmd:"" help:"Rebuild read models from the topics into fresh tables and keys, then swap them in atomically."`
 	Tail       tailCmd    `cmd:"" help:"Print the records of a topic as JSON lines, decoded by the catalog's schema."`
 	Produce    produceCmd `cmd:"" help:"Write JSON lines from standard input (or --file) to a topic as typed records."`
 	Import     importCmd  `cmd:"" help:"Import product snapshots from CSV (Keepa exports included) or JSON lines as ProductObserved events."`

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/marketinsightspro/marketinsights/internal/broker"
 	"github.com/marketinsightspro/marketinsights/sandbox"
@@ -10,8 +13,9 @@ import (
 )
 
 type demoCmd struct {
-	InMemory    bool   `help:"Keep the embedded broker's data in memory instead of <data-dir>/broker."`
-	SandboxAddr string `default:"127.0.0.1:18080" placeholder:"HOST:PORT" help:"Address of the sandbox marketplace the demo runs (empty: none)."`
+	InMemory     bool   `help:"Keep the embedded broker's data in memory instead of <data-dir>/broker."`
+	NoReadModels bool   `help:"Do not run the projectors (no ClickHouse or Redis needed)."`
+	SandboxAddr  string `default:"127.0.0.1:18080" placeholder:"HOST:PORT" help:"Address of the sandbox marketplace the demo runs (empty: none)."`
 	processorFlags
 }
 
@@ -57,6 +61,18 @@ func (c *demoCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	readModels := "off (--no-read-models)"
+	waitProjectors := func() error { return nil }
+	if !c.NoReadModels {
+		projs, err := startProjectors(e, kcfg, []string{"clickhouse"}, projectorFlags{BatchRows: 5000, FlushInterval: 500 * time.Millisecond}, reg)
+		if err != nil {
+			return fmt.Errorf("start the projectors (is ClickHouse up? `deploy/local/services up`; or --no-read-models): %w", err)
+		}
+		defer projs.close()
+		waitProjectors = projs.wait
+		readModels = fmt.Sprintf("ClickHouse database %s at %s (try: clickhouse-client --port %s -d %s -q 'SELECT count() FROM observations')",
+			e.cfg.ClickHouse.Database, e.cfg.ClickHouse.Addr, portOf(e.cfg.ClickHouse.Addr), e.cfg.ClickHouse.Database)
+	}
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
 		return err
@@ -67,13 +83,23 @@ Market Insights Pro demo is running.
   Kafka:    %s (%d topics; try: marketinsights tail %s --from earliest)
   Metrics:  http://%s/metrics (readiness: /readyz)
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
+  SQL:      %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
-            notifications with webhook delivery), sandbox marketplace.
-  Not yet:  scraper workers, projectors, API and report page; they join the demo as
+            notifications with webhook delivery), sandbox marketplace, ClickHouse projectors.
+  Not yet:  scraper workers, Redis projection, API and report page; they join the demo as
             their issues land. Meanwhile feed the processors with 'marketinsights produce'.
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL)
-	err = procs.wait()
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, readModels)
+	err = errors.Join(procs.wait(), waitProjectors())
 	e.log.Info("demo stopped")
 	return err
+}
+
+// portOf returns the port of a host:port address.
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return port
 }

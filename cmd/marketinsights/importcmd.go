@@ -116,13 +116,21 @@ func (c *importCmd) Run(e *env) error {
 // progress shows bytes read, rows written and an ETA: a redrawn line on a terminal, a log line
 // every 10 s otherwise. The returned func stops it.
 func progress(e *env, in *countingReader, total int64, rows *atomic.Int64) func() {
+	return showProgress(e, "importing", in.n.Load, func() int64 { return total }, func() string {
+		return fmt.Sprintf("%d rows written", rows.Load())
+	})
+}
+
+// showProgress reports done() of total() with an ETA and detail(): a redrawn line on a terminal,
+// a log line every 10 s otherwise. The returned func stops it.
+func showProgress(e *env, what string, done, total func() int64, detail func() string) func() {
 	tty := logging.IsTerminal(e.stderr)
 	every := 10 * time.Second
 	if tty {
 		every = 200 * time.Millisecond
 	}
 	start := time.Now()
-	done := make(chan struct{})
+	stop := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -130,25 +138,24 @@ func progress(e *env, in *countingReader, total int64, rows *atomic.Int64) func(
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-stop:
 				if tty {
 					fmt.Fprintln(e.stderr)
 				}
 				return
 			case <-t.C:
-				n := in.n.Load()
-				frac := float64(n) / float64(max(total, 1))
+				frac := float64(done()) / float64(max(total(), 1))
 				eta := "?"
 				if frac > 0 {
 					eta = (time.Duration(float64(time.Since(start))/frac) - time.Since(start)).Round(time.Second).String()
 				}
 				if tty {
-					fmt.Fprintf(e.stderr, "\r%5.1f%%  %d rows written  ETA %s   ", 100*frac, rows.Load(), eta)
+					fmt.Fprintf(e.stderr, "\r%s %5.1f%%  %s  ETA %s   ", what, 100*frac, detail(), eta)
 				} else {
-					e.log.Info("importing", "percent", fmt.Sprintf("%.1f", 100*frac), "rows", rows.Load(), "eta", eta)
+					e.log.Info(what, "percent", fmt.Sprintf("%.1f", 100*frac), "detail", detail(), "eta", eta)
 				}
 			}
 		}
 	}()
-	return func() { close(done); <-stopped }
+	return func() { close(stop); <-stopped }
 }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marketinsightspro/marketinsights/internal/config"
+	"github.com/marketinsightspro/marketinsights/projections"
+	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
+)
+
+// readModels are the read models `project` and `replay` know, in the order "all" starts them.
+var readModels = []string{"clickhouse", "redis"}
+
+type migrateCmd struct {
+	Status bool `help:"Only list the migrations and whether each is applied."`
+}
+
+func (c *migrateCmd) Run(e *env) error {
+	ch := e.cfg.ClickHouse
+	if err := chproj.CreateDatabase(e.ctx, ch, ch.Database); err != nil {
+		return err
+	}
+	conn, err := chproj.Open(e.ctx, ch, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if c.Status {
+		applied, err := chproj.AppliedMigrations(e.ctx, conn)
+		if err != nil {
+			return err
+		}
+		done := map[int]chproj.Applied{}
+		for _, a := range applied {
+			done[a.Version] = a
+		}
+		migs, err := chproj.Migrations()
+		if err != nil {
+			return err
+		}
+		for _, m := range migs {
+			state := "pending"
+			if a, ok := done[m.Version]; ok {
+				state = "applied " + a.AppliedAt.UTC().Format(time.RFC3339)
+				if a.Checksum != m.Checksum {
+					state += " (CHANGED since: write a new migration instead)"
+				}
+			}
+			fmt.Fprintf(e.stdout, "%04d_%-24s %s\n", m.Version, m.Name, state)
+		}
+		return nil
+	}
+	res, err := chproj.Migrate(e.ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, m := range res.Applied {
+		fmt.Fprintf(e.stdout, "applied %04d_%s\n", m.Version, m.Name)
+	}
+	fmt.Fprintf(e.stdout, "database %s at %s: %d migrations applied now, %d already applied\n", ch.Database, ch.Addr, len(res.Applied), len(res.Current))
+	return nil
+}
+
+type projectCmd struct {
+	Targets []string `arg:"" enum:"clickhouse,redis,all" help:"Read models to project into: clickhouse, redis, or all."`
+	projectorFlags
+	MetricsAddr string `default:"127.0.0.1:9465" placeholder:"HOST:PORT" help:"Serve /metrics, /healthz and /readyz here (empty: off)."`
+}
+
+// projectorFlags are the settings of the projectors, shared by `project`, `replay` and `demo`.
+type projectorFlags struct {
+	BatchRows     int           `default:"5000" help:"Write a batch when this many rows are pending."`
+	FlushInterval time.Duration `default:"500ms" help:"Write pending rows at least this often."`
+}
+
+func (f projectorFlags) options(e *env, m *projections.Metrics) projections.Options {
+	return projections.Options{BatchRows: f.BatchRows, FlushInterval: f.FlushInterval, Log: e.log, Metrics: m}
+}
+
+func (c *projectCmd) Run(e *env) error {
+	targets := c.Targets
+	if slices.Contains(targets, "all") {
+		targets = readModels
+	}
+	reg := newRegistry()
+	run, err := startProjectors(e, e.cfg.Kafka, targets, c.projectorFlags, reg)
+	if err != nil {
+		return err
+	}
+	defer run.close()
+	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, func() bool { return true })
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	return run.wait()
+}
+
+// runningProjectors are started projectors.
+type runningProjectors struct {
+	wait  func() error
+	close func()
+}
+
+// startProjectors migrates ClickHouse (when projected into) and starts one projector per table
+// and Redis key family; wait blocks until they all stopped after e.ctx ends.
+func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFlags, reg prometheus.Registerer) (*runningProjectors, error) {
+	m := projections.NewMetrics(reg)
+	var runners []projections.Runner
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for _, target := range targets {
+		switch target {
+		case "clickhouse":
+			conn, err := openMigrated(e.ctx, e.cfg.ClickHouse)
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			closers = append(closers, func() { conn.Close() })
+			procs, err := chproj.NewProjectors(kcfg, conn, chproj.Tables(), nil, f.options(e, m))
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			for _, p := range procs {
+				runners = append(runners, p)
+			}
+		case "redis":
+			closeAll()
+			return nil, errors.New("the Redis projection is not built yet")
+		default:
+			closeAll()
+			return nil, usageError{fmt.Errorf("unknown read model %q: want one of %v or all", target, readModels)}
+		}
+	}
+	e.log.Info("projectors starting", "read_models", targets, "projectors", len(runners), "brokers", kcfg.BootstrapBrokers())
+	done := make(chan error, 1)
+	go func() { done <- projections.RunAll(e.ctx, runners...) }()
+	return &runningProjectors{wait: func() error { return <-done }, close: closeAll}, nil
+}
+
+// openMigrated creates the configured database if needed, applies the migrations and returns
+// a connection to it.
+func openMigrated(ctx context.Context, ch config.ClickHouse) (driver.Conn, error) {
+	if err := chproj.CreateDatabase(ctx, ch, ch.Database); err != nil {
+		return nil, err
+	}
+	conn, err := chproj.Open(ctx, ch, "")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := chproj.Migrate(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+type replayCmd struct {
+	ReadModels []string `name:"read-models" required:"" enum:"clickhouse,redis" sep:"," help:"Read models to rebuild, comma-separated: clickhouse, redis."`
+	From       string   `default:"earliest" placeholder:"earliest|RFC3339" help:"Rebuild from the first record (earliest) or from the first record at or after this time."`
+	KeepOld    bool     `help:"Keep the replaced ClickHouse tables in database <db>_old_<time> instead of dropping them."`
+	projectorFlags
+}
+
+func (c *replayCmd) Run(e *env) error {
+	var fromMillis int64
+	if c.From != "earliest" {
+		t, err := time.Parse(time.RFC3339, c.From)
+		if err != nil {
+			return usageError{fmt.Errorf("--from %q: want earliest or an RFC 3339 time such as 2026-11-01T00:00:00Z", c.From)}
+		}
+		fromMillis = t.UnixMilli()
+	}
+	for _, model := range c.ReadModels {
+		switch model {
+		case "clickhouse":
+			prog := &chproj.Progress{}
+			r := chproj.Replay{Kafka: e.cfg.Kafka, ClickHouse: e.cfg.ClickHouse, FromMillis: fromMillis, KeepOld: c.KeepOld,
+				Options: c.options(e, nil), Progress: prog}
+			stop := showProgress(e, "replay clickhouse", prog.Done, prog.Total, func() string {
+				return fmt.Sprintf("%d of %d records", prog.Done(), prog.Total())
+			})
+			res, err := r.Run(e.ctx)
+			stop()
+			if err != nil {
+				return err
+			}
+			var rows int64
+			for _, n := range res.Rows {
+				rows += n
+			}
+			fmt.Fprintf(e.stdout, "clickhouse: rebuilt %d tables of %s from %d records (%d rows) and swapped them in", len(res.Rows), res.Database, res.Records, rows)
+			if c.KeepOld {
+				fmt.Fprintf(e.stdout, "; replaced tables kept in %s", res.Old)
+			}
+			fmt.Fprintln(e.stdout)
+		case "redis":
+			return errors.New("the Redis projection is not built yet")
+		}
+	}
+	return nil
+}
