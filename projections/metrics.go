@@ -79,3 +79,6 @@ func (m *Metrics) deadLettered(sink string) {
 		m.deadLetters.WithLabelValues(sink).Inc()
 	}
 }
+
+// Retries returns the retries counter of sink, for tests and the benchmark.
+func (m *Metrics) Retries(sink string) prometheus.Counter { return m.retries.WithLabelValues(sink) }
