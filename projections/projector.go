@@ -77,6 +77,7 @@ type Projector[R any] struct {
 
 	pending  []item[R]
 	rows     int
+	inflight *inflightWrite[R]
 	consumed atomic.Int64
 	written  atomic.Int64
 }
@@ -131,8 +132,18 @@ func (p *Projector[R]) Consumed() int64 { return p.consumed.Load() }
 // Written returns the rows written so far.
 func (p *Projector[R]) Written() int64 { return p.written.Load() }
 
+// syncEvery bounds how long a consumer-group projector goes without a point where nothing is
+// pending or in flight, at which it lets the group rebalance.
+const syncEvery = 3 * time.Second
+
 // Run projects until ctx ends (or, in replay mode, until every partition reached Until); pending
 // rows are written and committed before it returns. It closes the Kafka client.
+//
+// Writes are pipelined: while one batch is being written, the next is fetched and decoded; at
+// most one write is in flight, and the loop waits for it before starting the next, so a slow or
+// failing store stops the polling (and franz-go then stops fetching). Offsets of a batch are
+// committed when its write succeeded. Rebalances are allowed only at points where nothing is
+// pending or in flight, at least every syncEvery.
 func (p *Projector[R]) Run(ctx context.Context) error {
 	defer p.Close()
 	remaining := map[int32]int64{}
@@ -144,13 +155,18 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 	replay := p.opts.Group == ""
 	p.opts.Log.Info("projector started", "sink", p.sink.Name(), "topic", p.opts.Topic, "group", p.opts.Group)
 	var flushAt time.Time
+	lastSync := time.Now()
 	for {
 		if replay && len(remaining) == 0 {
 			return p.finish(ctx)
 		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		if len(p.pending) > 0 {
-			pollCtx, cancel = context.WithDeadline(ctx, flushAt)
+		if len(p.pending) > 0 || p.inflight != nil {
+			deadline := flushAt
+			if len(p.pending) == 0 {
+				deadline = time.Now().Add(p.opts.FlushInterval)
+			}
+			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
 		fetches := p.cl.PollRecords(pollCtx, p.opts.BatchRows)
 		cancel()
@@ -185,7 +201,7 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 				if err := p.deadLetter(ctx, r, err); err != nil {
 					return err
 				}
-				continue
+				rows = nil // kept as an item without rows, so its offset is committed with its batch
 			}
 			if len(p.pending) == 0 {
 				flushAt = time.Now().Add(p.opts.FlushInterval)
@@ -193,63 +209,133 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 			p.pending = append(p.pending, item[R]{rec: r, rows: rows})
 			p.rows += len(rows)
 		}
-		if p.rows >= p.opts.BatchRows || (len(p.pending) > 0 && !time.Now().Before(flushAt)) || (replay && len(remaining) == 0) {
-			if err := p.flush(ctx); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
+		if err := p.reap(ctx, false); err != nil {
+			return p.stopped(ctx, err)
 		}
-		if !replay {
+		due := p.rows >= p.opts.BatchRows || (len(p.pending) > 0 && !time.Now().Before(flushAt)) || (replay && len(remaining) == 0)
+		if due {
+			if err := p.reap(ctx, true); err != nil {
+				return p.stopped(ctx, err)
+			}
+			p.startWrite(ctx)
+		}
+		if !replay && (time.Since(lastSync) >= syncEvery || (len(p.pending) == 0 && p.inflight == nil)) {
+			if err := p.flush(ctx); err != nil {
+				return p.stopped(ctx, err)
+			}
 			p.cl.AllowRebalance()
+			lastSync = time.Now()
 		}
 	}
 }
 
+// stopped turns an error caused by ctx ending into a clean stop.
+func (p *Projector[R]) stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// inflightWrite is a batch being written by its own goroutine.
+type inflightWrite[R any] struct {
+	items []item[R]
+	done  chan error
+}
+
+// startWrite hands the pending batch to a goroutine that writes it.
+func (p *Projector[R]) startWrite(ctx context.Context) {
+	w := &inflightWrite[R]{items: p.pending, done: make(chan error, 1)}
+	rows := p.rows
+	p.pending, p.rows = nil, 0
+	p.inflight = w
+	go func() {
+		paused := false
+		err := p.write(ctx, w.items, rows, &paused)
+		if paused {
+			p.cl.ResumeFetchTopics(p.opts.Topic)
+		}
+		w.done <- err
+	}()
+}
+
+// reap collects the in-flight write (waiting for it when wait is set) and commits its records.
+func (p *Projector[R]) reap(ctx context.Context, wait bool) error {
+	w := p.inflight
+	if w == nil {
+		return nil
+	}
+	var err error
+	if wait {
+		err = <-w.done
+	} else {
+		select {
+		case err = <-w.done:
+		default:
+			return nil
+		}
+	}
+	p.inflight = nil
+	if err != nil {
+		return err
+	}
+	return p.commit(ctx, w.items)
+}
+
 // finish writes what is pending with a short grace period after ctx ended.
 func (p *Projector[R]) finish(ctx context.Context) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if p.inflight != nil {
+		// The in-flight write runs on ctx, which ended: collect it, then write its items again.
+		w := p.inflight
+		p.inflight = nil
+		if err := <-w.done; err == nil {
+			if err := p.commit(fctx, w.items); err != nil {
+				p.opts.Log.Warn("commit at shutdown failed; records will be projected again", "sink", p.sink.Name(), "err", err)
+			}
+		} else {
+			p.pending = append(w.items, p.pending...)
+			for _, it := range w.items {
+				p.rows += len(it.rows)
+			}
+		}
+	}
 	if len(p.pending) == 0 {
 		return nil
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	if err := p.flush(fctx); err != nil {
 		p.opts.Log.Warn("pending rows not written at shutdown; they will be consumed again", "sink", p.sink.Name(), "records", len(p.pending), "err", err)
 	}
 	return nil
 }
 
-// flush writes the pending rows (retrying while the store is unavailable, isolating rows it
-// refuses) and commits the offsets of every pending record.
+// flush waits for the in-flight write, then writes the pending rows synchronously and commits.
 func (p *Projector[R]) flush(ctx context.Context) error {
+	if err := p.reap(ctx, true); err != nil {
+		return err
+	}
+	if len(p.pending) == 0 {
+		return nil
+	}
 	items := p.pending
-	if len(items) > 0 {
-		paused := false
-		defer func() {
-			if paused {
-				p.cl.ResumeFetchTopics(p.opts.Topic)
-			}
-		}()
-		if err := p.write(ctx, items, &paused); err != nil {
-			return err
-		}
+	paused := false
+	err := p.write(ctx, items, p.rows, &paused)
+	if paused {
+		p.cl.ResumeFetchTopics(p.opts.Topic)
 	}
-	if p.opts.Group != "" {
-		if err := p.commit(ctx); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
-	p.pending = p.pending[:0]
-	p.rows = 0
-	return nil
+	p.pending, p.rows = nil, 0
+	return p.commit(ctx, items)
 }
 
 // write stores the rows of items. A transient failure is retried with backoff (fetching paused
 // meanwhile); rows the store refuses are split until the poison records are isolated and
 // dead-lettered.
-func (p *Projector[R]) write(ctx context.Context, items []item[R], paused *bool) error {
-	rows := make([]R, 0, p.rows)
+func (p *Projector[R]) write(ctx context.Context, items []item[R], n int, paused *bool) error {
+	rows := make([]R, 0, n)
 	for _, it := range items {
 		rows = append(rows, it.rows...)
 	}
@@ -273,10 +359,10 @@ func (p *Projector[R]) write(ctx context.Context, items []item[R], paused *bool)
 				return p.deadLetter(ctx, items[0].rec, err)
 			}
 			half := len(items) / 2
-			if err := p.write(ctx, items[:half], paused); err != nil {
+			if err := p.write(ctx, items[:half], 0, paused); err != nil {
 				return err
 			}
-			return p.write(ctx, items[half:], paused)
+			return p.write(ctx, items[half:], 0, paused)
 		}
 		if !*paused {
 			p.cl.PauseFetchTopics(p.opts.Topic)
@@ -294,11 +380,19 @@ func (p *Projector[R]) write(ctx context.Context, items []item[R], paused *bool)
 	}
 }
 
-// commit commits the offsets of every record polled so far, retrying transient failures.
-func (p *Projector[R]) commit(ctx context.Context) error {
+// commit commits the offsets of items' records (a no-op in replay mode), retrying transient
+// failures; the rows are written, so a commit that keeps failing only means a later redelivery.
+func (p *Projector[R]) commit(ctx context.Context, items []item[R]) error {
+	if p.opts.Group == "" || len(items) == 0 {
+		return nil
+	}
+	recs := make([]*kgo.Record, len(items))
+	for i, it := range items {
+		recs[i] = it.rec
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = p.cl.CommitUncommittedOffsets(ctx); err == nil {
+		if err = p.cl.CommitRecords(ctx, recs...); err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -310,7 +404,6 @@ func (p *Projector[R]) commit(ctx context.Context) error {
 		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
 		}
 	}
-	// The rows are written: the records will be consumed again and rewritten idempotently.
 	p.opts.Log.Warn("commit failed; records will be projected again", "sink", p.sink.Name(), "err", err)
 	return nil
 }

@@ -15,6 +15,10 @@ import (
 	"github.com/marketinsightspro/marketinsights/topics"
 )
 
+// sampleRows are the rows sample() projects into each table.
+var sampleRows = map[string]uint64{"observations": 1, "search_results": 2, "product_latest": 1, "product_changes": 1, "keyword_windows": 1,
+	"anomalies": 1, "notification_deliveries": 1, "scrape_jobs": 1, "analyses": 1, "user_actions": 1}
+
 func TestStatements(t *testing.T) {
 	tests := []struct {
 		name string
@@ -109,9 +113,7 @@ func TestProjectEveryTableExactly(t *testing.T) {
 		p.produce(t, base, evs...)
 	}
 	p.run(t, p.conn, Tables(), projections.Options{})
-	want := map[string]uint64{"observations": 1, "search_results": 2, "product_latest": 1, "product_changes": 1, "keyword_windows": 1,
-		"anomalies": 1, "notification_deliveries": 1, "scrape_jobs": 1, "analyses": 1, "user_actions": 1}
-	for table, n := range want {
+	for table, n := range sampleRows {
 		waitRows(t, p.conn, "SELECT count() FROM "+table, n, 60*time.Second)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -157,8 +159,9 @@ func TestRedeliveryLeavesOneLogicalRow(t *testing.T) {
 		p.produce(t, base, evs...)
 	}
 	stop := p.run(t, p.conn, tables, projections.Options{})
-	waitRows(t, p.conn, "SELECT count() FROM search_results", 2, 60*time.Second)
-	waitRows(t, p.conn, "SELECT count() FROM user_actions", 1, 60*time.Second)
+	for table, n := range sampleRows {
+		waitRows(t, p.conn, "SELECT count() FROM "+table, n, 60*time.Second)
+	}
 	stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -176,8 +179,9 @@ func TestRedeliveryLeavesOneLogicalRow(t *testing.T) {
 		p.produce(t, base, evs...)
 	}
 	p.run(t, p.conn, tables, projections.Options{Group: p.group + "again-"})
-	waitRows(t, p.conn, "SELECT count() FROM search_results", 2*3, 60*time.Second) // 2 rows x (first + redelivered + re-projected)
-	waitRows(t, p.conn, "SELECT count() FROM user_actions", 3, 60*time.Second)
+	for table, n := range sampleRows { // first + redelivered + re-projected
+		waitRows(t, p.conn, "SELECT count() FROM "+table, 3*n, 60*time.Second)
+	}
 	for _, tb := range tables {
 		c, err := Checksum(ctx, p.conn, tb.Name)
 		if err != nil {

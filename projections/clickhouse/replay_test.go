@@ -24,8 +24,12 @@ func TestReplayRebuildsTheSameContentAndSwapsItIn(t *testing.T) {
 			"obs-h-"+itoa(i), "B0HIST"+itoa(1000+i%30), t0.Add(time.Duration(i)*time.Minute), int64(1000+i)))
 	}
 	p.run(t, p.conn, tables, projections.Options{})
-	waitRows(t, p.conn, "SELECT count() FROM observations", 301, 60*time.Second)
-	waitRows(t, p.conn, "SELECT count() FROM user_actions", 1, 60*time.Second)
+	for table, n := range sampleRows {
+		if table == "observations" {
+			n += 300
+		}
+		waitRows(t, p.conn, "SELECT count() FROM "+table, n, 60*time.Second)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

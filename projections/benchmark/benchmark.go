@@ -1,0 +1,354 @@
+// Package benchmark measures the projectors against bare clients writing the same rows in the
+// same run, so the figures are ratios that survive a noisy machine: ClickHouse rows/s through a
+// projector (Kafka fetch, decode, batch, insert, commit) over a bare clickhouse-go batch insert.
+package benchmark
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/marketinsightspro/marketinsights/internal/config"
+	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
+	"github.com/marketinsightspro/marketinsights/projections"
+	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
+	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
+	"github.com/marketinsightspro/marketinsights/topics"
+)
+
+// Options configure a projection benchmark.
+type Options struct {
+	// Kafka is the cluster the records are produced to and projected from.
+	Kafka config.Kafka
+	// ClickHouse is the server; the benchmark creates and drops its own databases.
+	ClickHouse config.ClickHouse
+	// Rows is the number of observations (one row each) per measurement (default 100000).
+	Rows int
+	// Runs is how many times each side is measured; medians are reported (default 3).
+	Runs int
+	// BatchRows and FlushInterval configure the projector and the bare insert's batch size.
+	BatchRows     int
+	FlushInterval time.Duration
+	// Topic is the topic to produce to (default: a fresh bench topic); it is created if missing.
+	Topic string
+	// Log receives progress lines.
+	Log *slog.Logger
+}
+
+// Side is one measured writer.
+type Side struct {
+	// RowsPerSec are the rates of every run.
+	RowsPerSec []float64 `json:"rows_per_sec_runs"`
+	// Median is the median rate.
+	Median float64 `json:"rows_per_sec_median"`
+}
+
+// Report is the benchmark's result.
+type Report struct {
+	Rows       int     `json:"rows"`
+	Runs       int     `json:"runs"`
+	BatchRows  int     `json:"batch_rows"`
+	Bare       Side    `json:"clickhouse_bare_insert"`
+	Projector  Side    `json:"clickhouse_projector"`
+	Ratio      float64 `json:"clickhouse_ratio"`
+	Goal       float64 `json:"clickhouse_goal"`
+	HeapPeakMB float64 `json:"heap_peak_mb"`
+	CPUs       int     `json:"cpus"`
+	GoVersion  string  `json:"go_version"`
+}
+
+func (o *Options) defaults() {
+	if o.Rows <= 0 {
+		o.Rows = 100000
+	}
+	if o.Runs <= 0 {
+		o.Runs = 3
+	}
+	if o.BatchRows <= 0 {
+		o.BatchRows = 5000
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 500 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Topic == "" {
+		o.Topic = "bench.project." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+}
+
+// Observations returns n synthetic observations of 2,000 products drawn like the sandbox's
+// market: prices, ratings and reviews vary per product and drift over time.
+func Observations(n int, start time.Time) []*marketv1.ProductObserved {
+	out := make([]*marketv1.ProductObserved, n)
+	for i := range n {
+		p := i % 2000
+		at := start.Add(time.Duration(i) * 50 * time.Millisecond)
+		price := int64(999 + p*37%9000 + (i/2000)%50)
+		rating := 3.0 + float64(p%20)/10
+		reviews := int64(10 + p*13 + i/2000)
+		prime := p%3 != 0
+		bought := int64(100 * (p % 10))
+		out[i] = &marketv1.ProductObserved{
+			Envelope: &marketv1.Envelope{EventId: fmt.Sprintf("0193e1a2-%04x-7000-8000-%012x", p, i), EventTime: timestamppb.New(at), Producer: "bench", SchemaVersion: 1},
+			Asin:     fmt.Sprintf("B0BENCH%03d", p), Marketplace: "amazon.com", Keyword: fmt.Sprintf("keyword %d", p%50),
+			Source: marketv1.ObservationSource_OBSERVATION_SOURCE_SEARCH_PAGE, JobId: "bench", Url: "https://www.amazon.com/s?k=bench",
+			Attributes: &marketv1.ProductAttributes{
+				Title: ptr(fmt.Sprintf("Bench product %d with a realistic, rather long title for a listing", p)), Brand: ptr(fmt.Sprintf("Brand%d", p%40)),
+				Price: &marketv1.Money{AmountMinor: price, Currency: "USD"}, Rating: &rating, ReviewCount: &reviews, BoughtPastMonth: &bought, Prime: &prime,
+				Ranks:        []*marketv1.BestSellersRank{{Rank: int64(1 + p*7), Category: "Electronics"}},
+				Availability: marketv1.Availability_AVAILABILITY_IN_STOCK,
+			},
+		}
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Project measures ClickHouse projection against a bare batch insert of the same rows.
+func Project(ctx context.Context, o Options) (Report, error) {
+	o.defaults()
+	rep := Report{Rows: o.Rows, Runs: o.Runs, BatchRows: o.BatchRows, Goal: 0.8, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	table, _ := chproj.LookupTable("observations")
+	evs := Observations(o.Rows, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+
+	o.Log.Info("bench: producing records", "rows", o.Rows, "topic", o.Topic)
+	if err := produce(ctx, o, evs); err != nil {
+		return rep, err
+	}
+	rows := make([][]any, 0, len(evs))
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, ev := range evs {
+		rs, err := table.Rows(ev, now)
+		if err != nil {
+			return rep, err
+		}
+		rows = append(rows, rs...)
+	}
+
+	peak := startHeapSampler()
+	defer peak.stop()
+	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for run := range o.Runs {
+		db := "bench_bare_" + stamp + "_" + strconv.Itoa(run)
+		rate, err := bareInsert(ctx, o, db, table, rows)
+		if err != nil {
+			return rep, err
+		}
+		rep.Bare.RowsPerSec = append(rep.Bare.RowsPerSec, rate)
+		o.Log.Info("bench: bare insert", "run", run+1, "rows_per_sec", int(rate))
+
+		db = "bench_proj_" + stamp + "_" + strconv.Itoa(run)
+		rate, err = projector(ctx, o, db, table, "bench-projector-"+stamp+"-"+strconv.Itoa(run))
+		if err != nil {
+			return rep, err
+		}
+		rep.Projector.RowsPerSec = append(rep.Projector.RowsPerSec, rate)
+		o.Log.Info("bench: projector", "run", run+1, "rows_per_sec", int(rate))
+	}
+	rep.Bare.Median = median(rep.Bare.RowsPerSec)
+	rep.Projector.Median = median(rep.Projector.RowsPerSec)
+	if rep.Bare.Median > 0 {
+		rep.Ratio = rep.Projector.Median / rep.Bare.Median
+	}
+	rep.HeapPeakMB = peak.stop()
+	return rep, nil
+}
+
+// produce writes the events to the benchmark topic (not measured).
+func produce(ctx context.Context, o Options, evs []*marketv1.ProductObserved) error {
+	cl, err := kafkaclient.New(o.Kafka, nil, kgo.ProducerBatchMaxBytes(1<<20))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	tp := topics.MustLookup(topics.ProductObservations)
+	if err := createTopic(ctx, o.Kafka, o.Topic, tp.Partitions); err != nil {
+		return err
+	}
+	for i := 0; i < len(evs); i += 5000 {
+		var recs []*kgo.Record
+		for _, ev := range evs[i:min(i+5000, len(evs))] {
+			r, err := topics.NewEventRecord(tp, ev)
+			if err != nil {
+				return err
+			}
+			r.Topic = o.Topic
+			recs = append(recs, r)
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return fmt.Errorf("produce bench records to %s: %w", o.Topic, err)
+		}
+	}
+	return nil
+}
+
+// bareInsert inserts rows in batches of BatchRows with clickhouse-go alone and returns rows/s.
+func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, rows [][]any) (float64, error) {
+	conn, err := migrated(ctx, o.ClickHouse, db)
+	if err != nil {
+		return 0, err
+	}
+	defer dropDatabase(ctx, o.ClickHouse, db)
+	defer conn.Close()
+	sink := chproj.NewSink(conn, table)
+	start := time.Now()
+	for i := 0; i < len(rows); i += o.BatchRows {
+		if err := sink.Write(ctx, rows[i:min(i+o.BatchRows, len(rows))]); err != nil {
+			return 0, err
+		}
+	}
+	return float64(len(rows)) / time.Since(start).Seconds(), nil
+}
+
+// projector runs a projector of the bench topic with a fresh group into db until every row is
+// written and returns rows/s.
+func projector(ctx context.Context, o Options, db string, table chproj.Table, group string) (float64, error) {
+	conn, err := migrated(ctx, o.ClickHouse, db)
+	if err != nil {
+		return 0, err
+	}
+	defer dropDatabase(ctx, o.ClickHouse, db)
+	defer conn.Close()
+	p, err := projections.New(o.Kafka, chproj.NewSink(conn, table), projections.Options{
+		Topic: o.Topic, Group: group, BatchRows: o.BatchRows, FlushInterval: o.FlushInterval, Log: o.Log,
+	})
+	if err != nil {
+		return 0, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- p.Run(rctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for p.Written() < int64(o.Rows) {
+		select {
+		case err := <-done:
+			cancel()
+			return 0, fmt.Errorf("projector stopped after %d of %d rows: %v", p.Written(), o.Rows, err)
+		case <-ctx.Done():
+			cancel()
+			<-done
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		return 0, err
+	}
+	return float64(o.Rows) / elapsed.Seconds(), nil
+}
+
+func migrated(ctx context.Context, cfg config.ClickHouse, db string) (driver.Conn, error) {
+	if err := chproj.CreateDatabase(ctx, cfg, db); err != nil {
+		return nil, err
+	}
+	conn, err := chproj.Open(ctx, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := chproj.Migrate(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func dropDatabase(ctx context.Context, cfg config.ClickHouse, db string) {
+	conn, err := chproj.Open(context.WithoutCancel(ctx), cfg, "default")
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	_ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// createTopic creates topic with partitions unless it exists.
+func createTopic(ctx context.Context, cfg config.Kafka, topic string, partitions int32) error {
+	adm, err := kafkaclient.NewAdmin(cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	res, err := adm.CreateTopic(ctx, partitions, -1, nil, topic)
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create bench topic %s: %w", topic, err)
+	}
+	// Metadata of a new topic can lag on a real cluster: wait until it lists every partition.
+	for range 100 {
+		md, err := adm.ListTopics(ctx, topic)
+		if err == nil && md[topic].Err == nil && len(md[topic].Partitions) == int(partitions) {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("bench topic %s has no metadata after 10 s", topic)
+}
+
+// heapSampler records the peak heap in use while it runs.
+type heapSampler struct {
+	done chan struct{}
+	peak chan float64
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{done: make(chan struct{}), peak: make(chan float64, 1)}
+	go func() {
+		var peak uint64
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-h.done:
+				h.peak <- float64(peak) / (1 << 20)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+// stop ends sampling and returns the peak heap in use in MiB (0 on later calls).
+func (h *heapSampler) stop() float64 {
+	select {
+	case <-h.done:
+		return 0
+	default:
+	}
+	close(h.done)
+	return <-h.peak
+}
