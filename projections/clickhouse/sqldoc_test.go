@@ -147,7 +147,7 @@ func TestSQLDocDescribesEveryColumn(t *testing.T) {
 			section = section[:end]
 		}
 		for _, col := range tb.Columns {
-			if !regexp.MustCompile(`(^|[|,] ?)` + col + `( ?[|,])`).MatchString(section) && !strings.Contains(section, "| "+col+" |") {
+			if !regexp.MustCompile(`(^|[|,] ?)`+col+`( ?[|,])`).MatchString(section) && !strings.Contains(section, "| "+col+" |") {
 				t.Errorf("docs/sql.md, section %s: column %s is not described", tb.Name, col)
 			}
 		}
