@@ -2,15 +2,21 @@ package anomalies
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
+	"github.com/marketinsightspro/marketinsights/internal/testenv"
+	"github.com/marketinsightspro/marketinsights/processors"
+	"github.com/marketinsightspro/marketinsights/processors/internal/ceilingbench"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -136,4 +142,51 @@ func BenchmarkCallback(b *testing.B) {
 	if got := tt.TableValue(Table, asin).(*marketv1.DetectorState).GetVersion(); got != st.GetVersion()+int64(b.N) {
 		b.Fatalf("version %d after %d changes from %d", got, b.N, st.GetVersion())
 	}
+}
+
+var (
+	benchRecords  = flag.Int("anomalies.bench-records", 50_000, "records per run of BenchmarkProcessorVsCounter")
+	benchProducts = flag.Int("anomalies.bench-products", 100, "products in BenchmarkProcessorVsCounter's input")
+)
+
+// BenchmarkProcessorVsCounter runs ceilingbench on -anomalies.bench-records product changes of
+// -anomalies.bench-products products, interleaved, each carrying every metric an hour apart
+// (fullChange: ordinary variation, anomalies only where the detectors find them): the trivial
+// goka counter, then the anomaly detector, on the same product-changes topic.
+// anomalies/counter is the ratio the detector is held to (>= 0.5). Run it with -benchtime=1x or
+// more:
+//
+//	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/anomalies/
+func BenchmarkProcessorVsCounter(b *testing.B) {
+	k := testenv.Kafka(b)
+	input := k.TopicName(b, topics.ProductChanges)
+	output := k.TopicName(b, topics.Anomalies)
+	k.CreateTopic(b, input, topics.MustLookup(topics.ProductChanges).Partitions)
+	k.CreateTopic(b, output, topics.MustLookup(topics.Anomalies).Partitions)
+	k.CreateTopic(b, topics.DeadLetters, topics.MustLookup(topics.DeadLetters).Partitions)
+	tp := topics.MustLookup(topics.ProductChanges)
+	recs := make([]*kgo.Record, 0, *benchRecords)
+	for j := range *benchRecords {
+		p, i := j%*benchProducts, j / *benchProducts
+		ev := fullChange(i)
+		ev.Asin = fmt.Sprintf("B0BENCH%03d", p)
+		ev.Envelope.EventId = uuid.NewSHA1(testNS, fmt.Appendf(nil, "change-%d-%d", p, i)).String()
+		ev.ObservationEventId = uuid.NewSHA1(testNS, fmt.Appendf(nil, "obs-%d-%d", p, i)).String()
+		v, err := proto.Marshal(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := &kgo.Record{Key: []byte(ev.GetAsin()), Value: v}
+		for k, h := range processors.EventHeaders(tp, ev) {
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: h})
+		}
+		recs = append(recs, rec)
+	}
+	ceilingbench.Run(b, ceilingbench.Bench{Kafka: k, Input: input, Records: recs},
+		ceilingbench.Contender{Name: "anomalies", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+			cfg := DefaultConfig()
+			cfg.Group, cfg.Input, cfg.Output = group, input, output
+			return New(env, cfg, nil, opts...)
+		}},
+	)
 }

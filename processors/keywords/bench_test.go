@@ -2,14 +2,18 @@ package keywords
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
 	"github.com/marketinsightspro/marketinsights/processors"
+	"github.com/marketinsightspro/marketinsights/processors/internal/ceilingbench"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -331,4 +335,58 @@ func BenchmarkCallbackVisit(b *testing.B) {
 			r.p.visit(r.ctx, now)
 		}
 	})
+}
+
+var (
+	benchKeywords = flag.Int("keywords.bench-keywords", 20, "keywords in BenchmarkProcessorVsCounter's input")
+	benchScrapes  = flag.Int("keywords.bench-scrapes", 200, "scrapes per keyword (a minute apart) in BenchmarkProcessorVsCounter's input")
+)
+
+// BenchmarkProcessorVsCounter runs ceilingbench on -keywords.bench-keywords keywords of 48
+// listings (from a pool of 120 products, a third of them ranked in the product table), each
+// scraped -keywords.bench-scrapes times a minute apart: the trivial goka counter, then the
+// keyword-windows processor, on the same search-results topic. keywords/counter is the ratio
+// the processor is held to (>= 0.5). Run it with -benchtime=1x or more:
+//
+//	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/keywords/
+func BenchmarkProcessorVsCounter(b *testing.B) {
+	r := newKafkaRig(b)
+	var pages, states []proto.Message
+	for i := range *benchKeywords {
+		s := newSim(uint64(2000+i), fmt.Sprintf("bench keyword %02d", i), 48, 120)
+		s.churn = 0.1 / 60
+		for _, p := range s.products {
+			if ps := s.lookup(p.asin); ps != nil {
+				states = append(states, ps)
+			}
+		}
+		for _, ev := range s.run(t0, *benchScrapes, time.Minute, 20*time.Second) {
+			pages = append(pages, ev)
+		}
+	}
+	r.emit(b, string(r.cfg.ProductTable), topics.ProductTrackerTable, func(m proto.Message) string { return m.(*marketv1.ProductState).GetAsin() }, states...)
+	// Interleave the keywords as scrapers would send them: one scrape of every keyword a minute.
+	in := make([]*kgo.Record, 0, len(pages))
+	tp := topics.MustLookup(topics.SearchResults)
+	for j := range *benchScrapes {
+		for i := range *benchKeywords {
+			ev := pages[i**benchScrapes+j].(*marketv1.SearchResultsObserved)
+			v, err := proto.Marshal(ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := &kgo.Record{Key: []byte(ev.GetKeyword()), Value: v}
+			for k, h := range processors.EventHeaders(tp, ev) {
+				rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: h})
+			}
+			in = append(in, rec)
+		}
+	}
+	ceilingbench.Run(b, ceilingbench.Bench{Kafka: r.k, Input: string(r.cfg.Input), Records: in},
+		ceilingbench.Contender{Name: "keywords", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+			cfg := r.cfg
+			cfg.Group = group
+			return New(env, cfg, nil, opts...)
+		}},
+	)
 }

@@ -30,7 +30,7 @@ type kafkaRig struct {
 	cfg Config
 }
 
-func newKafkaRig(t *testing.T) *kafkaRig {
+func newKafkaRig(t testing.TB) *kafkaRig {
 	t.Helper()
 	k := testenv.Kafka(t)
 	cfg := DefaultConfig()
@@ -90,7 +90,7 @@ func (r *kafkaRig) env(dir string) gokaenv.Env {
 }
 
 // emit writes values keyed by key to topic with a goka emitter (goka's partitioning).
-func (r *kafkaRig) emit(t *testing.T, topic string, catalogName string, key func(proto.Message) string, values ...proto.Message) {
+func (r *kafkaRig) emit(t testing.TB, topic string, catalogName string, key func(proto.Message) string, values ...proto.Message) {
 	t.Helper()
 	em, err := goka.NewEmitter(r.k.Brokers, goka.Stream(topic), processors.Codec(catalogName), r.env("").EmitterOptions()...)
 	if err != nil {

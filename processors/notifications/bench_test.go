@@ -2,6 +2,7 @@ package notifications
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
+	"github.com/marketinsightspro/marketinsights/processors/internal/ceilingbench"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -230,4 +232,94 @@ type countSink struct{ n atomic.Int64 }
 func (c *countSink) write(_ context.Context, recs ...*kgo.Record) error {
 	c.n.Add(int64(len(recs)))
 	return nil
+}
+
+var (
+	benchRecords = flag.Int("notifications.bench-records", 50_000, "anomalies per run of BenchmarkProcessorVsCounter")
+	benchASINs   = flag.Int("notifications.bench-asins", 200, "products in BenchmarkProcessorVsCounter's input, each followed by two subscriptions")
+)
+
+// BenchmarkProcessorVsCounter runs ceilingbench on -notifications.bench-records anomalies of
+// -notifications.bench-asins products (and 20 keywords), each product followed by two in-app
+// subscriptions and each keyword by one, loaded into the notifier's table before the pass: the
+// trivial goka counter, then the notifier, on the same anomalies topic (each anomaly goes through
+// the loopback to its product's and its keyword's targets and notifies three subscribers).
+// notifier/counter is the ratio the notifier is held to (>= 0.5). Run it with -benchtime=1x or
+// more:
+//
+//	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/notifications/
+func BenchmarkProcessorVsCounter(b *testing.B) {
+	e := newITEnv(b)
+	asinOf := func(i int) string { return fmt.Sprintf("B0BENCH%04d", i) }
+	keywordOf := func(i int) string { return fmt.Sprintf("bench keyword %02d", i%20) }
+	var subs []*marketv1.SubscriptionChanged
+	for i := range *benchASINs {
+		for j := range 2 {
+			subs = append(subs, upsert(0, sub(fmt.Sprintf("sub-%04d-%d", i, j), asinOf(i), minSeverity(sevWarning))))
+		}
+	}
+	for i := range 20 {
+		subs = append(subs, upsert(0, sub(fmt.Sprintf("sub-kw-%02d", i), "", onKeyword(keywordOf(i)))))
+	}
+	for _, s := range subs {
+		e.produce(b, e.cfg.SubscriptionsTopic, topics.Subscriptions, s.GetSubscription().GetSubscriptionId(), s)
+	}
+	tp := topics.MustLookup(topics.Anomalies)
+	tp.Name = e.cfg.AnomaliesTopic
+	recs := make([]*kgo.Record, 0, *benchRecords)
+	for i := range *benchRecords {
+		p := i % *benchASINs
+		a := anomaly(i / *benchASINs * 3600, fmt.Sprintf("bench-%d", i), asinOf(p), sevCritical, kindDrop)
+		a.Keyword = keywordOf(p)
+		rec, err := topics.NewRecord(tp, a.GetAsin(), a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	config := func(group goka.Group) Config {
+		cfg := e.cfg
+		cfg.Group, cfg.MaxAge = group, 0
+		return cfg
+	}
+	ceilingbench.Run(b, ceilingbench.Bench{Kafka: e.k, Input: e.cfg.AnomaliesTopic, Records: recs},
+		ceilingbench.Contender{
+			Name: "notifier",
+			New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+				return New(env, config(group), nil, opts...)
+			},
+			// The subscriptions, by the same group on an empty anomalies topic: each reaches its
+			// own entry, then its target, through the loopback.
+			Before: func(b *testing.B, env gokaenv.Env, group goka.Group) {
+				cfg := config(group)
+				cfg.AnomaliesTopic = e.k.TopicName(b, topics.Anomalies+".empty")
+				e.k.CreateTopic(b, cfg.AnomaliesTopic, tp.Partitions)
+				var loops atomic.Int64
+				p, err := New(env, cfg, nil, goka.WithContextWrapper(func(ctx goka.Context) goka.Context {
+					if string(ctx.Topic()) == string(group)+"-loop" {
+						loops.Add(1)
+					}
+					return ctx
+				}))
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- p.Run(ctx) }()
+				deadline := time.Now().Add(2 * time.Minute)
+				for loops.Load() < int64(2*len(subs)) && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(100 * time.Millisecond) // the last loop callback's table write
+				cancel()
+				if err := <-done; err != nil {
+					b.Fatalf("loading subscriptions: %v", err)
+				}
+				if n := loops.Load(); n < int64(2*len(subs)) {
+					b.Fatalf("loading subscriptions: %d of %d loop commands applied", n, 2*len(subs))
+				}
+			},
+		},
+	)
 }

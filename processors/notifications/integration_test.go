@@ -35,7 +35,7 @@ type itEnv struct {
 	producer *kgo.Client
 }
 
-func newITEnv(t *testing.T) *itEnv {
+func newITEnv(t testing.TB) *itEnv {
 	t.Helper()
 	k := testenv.Kafka(t)
 	cfg := DefaultConfig()
@@ -85,7 +85,7 @@ func newITEnv(t *testing.T) *itEnv {
 }
 
 // produce writes events to a topic of the test under the catalog topic catalogName.
-func (e *itEnv) produce(t *testing.T, name, catalogName, key string, evs ...proto.Message) {
+func (e *itEnv) produce(t testing.TB, name, catalogName, key string, evs ...proto.Message) {
 	t.Helper()
 	topic := topics.MustLookup(catalogName)
 	topic.Name = name

@@ -3,14 +3,15 @@ package products
 import (
 	"flag"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/lovoo/goka"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
 	"github.com/marketinsightspro/marketinsights/processors"
+	"github.com/marketinsightspro/marketinsights/processors/internal/ceilingbench"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -154,69 +155,35 @@ func BenchmarkStateCodec(b *testing.B) {
 
 // BenchmarkProcessorVsCounter produces -products.bench-records observations of
 // -products.bench-asins products (each observed about every 2 h, so histories fill up) to the
-// embedded broker (or MIP_TEST_KAFKA_BROKERS), then runs over the same records, one after the
-// other and each with LevelDB storage:
+// embedded broker (or MIP_TEST_KAFKA_BROKERS) and runs ceilingbench over them: the trivial goka
+// counter, then
 //
-//   - counter: a trivial goka processor that only counts records per key in its table;
 //   - blob: a goka processor that writes a steady-state ProductState's bytes per record without
 //     decoding or logic — what the state's size alone costs in storage and changelog;
 //   - tracker: the product tracker.
 //
-// It reports each rate (records/s from the first to the last record processed) and
-// tracker/counter, the ratio the tracker is held to, and blob/counter, the ceiling its state
-// size allows. Run it with -benchtime=1x or more (each iteration runs all three; the medians are
-// reported).
+// tracker/counter is the ratio the tracker is held to (>= 0.5), blob/counter the ceiling its
+// state size allows. Run it with -benchtime=1x or more (medians are reported):
+//
+//	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/products/
 func BenchmarkProcessorVsCounter(b *testing.B) {
 	r := newRig(b)
-	obs := workload(3, *benchRecords, *benchASINs, 2*time.Hour)
-	r.produce(b, r.cfg.Input, obs)
-	n := int64(len(obs))
-	timeout := 10*time.Minute + time.Duration(n)*time.Millisecond
 	tcfg := benchConfig(b)
 	st, _ := steadyState(b, tcfg)
 	blob, err := stateCodec{}.Encode(st)
 	if err != nil {
 		b.Fatal(err)
 	}
-
-	var counterRates, blobRates, trackerRates []float64
-	b.ResetTimer()
-	for i := range b.N {
-		c := r.startCounter(b, r.cfg.Group+goka.Group("-counter-"+groupSuffix(i)), b.TempDir())
-		c.waitProcessed(b, n, timeout)
-		c.Stop(b)
-
-		bl := r.startBlob(b, r.cfg.Group+goka.Group("-blob-"+groupSuffix(i)), b.TempDir(), blob)
-		bl.waitProcessed(b, n, timeout)
-		bl.Stop(b)
-
-		cfg := tcfg
-		cfg.Group, cfg.Input, cfg.Changes = r.cfg.Group+goka.Group("-"+groupSuffix(i)), r.cfg.Input, r.cfg.Changes
-		tr := &rig{k: r.k, cfg: cfg}
-		tr.deleteAtEnd(b, string(cfg.TableOf()))
-		p := tr.startTracker(b, b.TempDir(), nil)
-		p.waitProcessed(b, n, timeout)
-		p.Stop(b)
-		counterRates = append(counterRates, c.rate())
-		blobRates = append(blobRates, bl.rate())
-		trackerRates = append(trackerRates, p.rate())
-		b.Logf("run %d: counter %.0f, blob (%d bytes) %.0f, tracker %.0f records/s: tracker/counter %.2f, blob/counter %.2f",
-			i, c.rate(), len(blob), bl.rate(), p.rate(), p.rate()/c.rate(), bl.rate()/c.rate())
-	}
-	b.StopTimer()
-	cr, br, tr := median(counterRates), median(blobRates), median(trackerRates)
-	b.ReportMetric(cr, "counter-records/s")
-	b.ReportMetric(br, "blob-records/s")
-	b.ReportMetric(tr, "tracker-records/s")
-	b.ReportMetric(tr/cr, "tracker/counter")
-	b.ReportMetric(br/cr, "blob/counter")
-	b.ReportMetric(float64(len(blob)), "state-bytes")
-}
-
-func groupSuffix(i int) string { return fmt.Sprintf("run%d", i) }
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
+	ceilingbench.Run(b, ceilingbench.Bench{
+		Kafka:   r.k,
+		Input:   string(r.cfg.Input),
+		Records: records(b, r.cfg.Input, workload(3, *benchRecords, *benchASINs, 2*time.Hour)),
+	},
+		ceilingbench.Blob("blob", string(r.cfg.Input), blob),
+		ceilingbench.Contender{Name: "tracker", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+			cfg := tcfg
+			cfg.Group, cfg.Input, cfg.Changes = group, r.cfg.Input, r.cfg.Changes
+			return New(env, cfg, nil, opts...)
+		}},
+	)
 }

@@ -2,7 +2,9 @@ package products
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/lovoo/goka"
 	"math"
 	"slices"
 	"unicode/utf8"
@@ -44,12 +46,20 @@ var (
 	errFieldNumber = errors.New("field number out of range")
 )
 
-// stateCodec is the goka codec of the tracker's own table edge. It writes exactly the bytes of
-// the catalog's codec (deterministic Protobuf) and reads them into the same message, but with
-// hand-written code for ProductState's own fields: the generated code allocates every history
-// point and timestamp on its own, which made decoding and encoding the state most of the
-// tracker's CPU time. ProductAttributes (latest) and unknown fields go through the generated
-// code, so fields other teams add there are kept.
+// Codec returns the codec of the tracker's table: ProductState, with the compact histories the
+// tracker writes read into price_history, daily_prices, review_history and rank_history. A view
+// or lookup of the table that reads those lists uses it (the catalog's codec leaves them in the
+// compact fields; Unpack moves them).
+func Codec() goka.Codec { return stateCodec{} }
+
+// stateCodec is the goka codec of the tracker's own table edge. It writes deterministic
+// Protobuf of ProductState with the histories in their compact fields (packed_price_history
+// and the like: about a third of the bytes of the message lists; a list with something the
+// compact form cannot hold, such as unknown fields, stays in its message field), and reads
+// either form into the message lists, with hand-written code for ProductState's own fields:
+// the generated code allocates every history point and timestamp on its own, which made
+// decoding and encoding the state most of the tracker's CPU time. ProductAttributes (latest)
+// and unknown fields go through the generated code, so fields other teams add there are kept.
 type stateCodec struct{}
 
 // Encode marshals a *marketv1.ProductState; []byte (a state the callback encoded itself, to
@@ -61,6 +71,12 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 	st, ok := v.(*marketv1.ProductState)
 	if !ok {
 		return nil, fmt.Errorf("encode product state: got %T", v)
+	}
+	if isPacked(st) { // read by the generated code: written again from the message form
+		st = proto.Clone(st).(*marketv1.ProductState)
+		if err := Unpack(st); err != nil {
+			return nil, fmt.Errorf("encode product state %s: %w", st.GetAsin(), err)
+		}
 	}
 	b, err := appendState(make([]byte, 0, sizeHint(st)), st)
 	if err != nil {
@@ -182,7 +198,13 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 			}
 		}
 	}
+	packPrices, nanos := packablePrices(st.PriceHistory)
+	packDaily := packable(st.DailyPrices)
+	packReviews, packRanks := packable(st.ReviewHistory), packable(st.RankHistory)
 	for _, p := range st.PriceHistory {
+		if packPrices {
+			break
+		}
 		if hasUnknown(p) || p.Time != nil && hasUnknown(p.Time) {
 			if b, err = appendMessage(b, fPriceHistory, p); err != nil {
 				return nil, err
@@ -206,6 +228,9 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 		}
 	}
 	for _, d := range st.DailyPrices {
+		if packDaily {
+			break
+		}
 		if hasUnknown(d) {
 			if b, err = appendMessage(b, fDailyPrices, d); err != nil {
 				return nil, err
@@ -263,6 +288,9 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 		num protowire.Number
 		pts []*marketv1.SeriesPoint
 	}{{fReviewHistory, st.ReviewHistory}, {fRankHistory, st.RankHistory}} {
+		if h.num == fReviewHistory && packReviews || h.num == fRankHistory && packRanks {
+			continue
+		}
 		for _, p := range h.pts {
 			if hasUnknown(p) {
 				if b, err = appendMessage(b, h.num, p); err != nil {
@@ -287,6 +315,18 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 			}
 		}
 	}
+	if packPrices && len(st.PriceHistory) > 0 {
+		b = appendPackedPrices(b, st.PriceHistory, nanos)
+	}
+	if packDaily && len(st.DailyPrices) > 0 {
+		b = appendPackedDaily(b, st.DailyPrices)
+	}
+	if packReviews && len(st.ReviewHistory) > 0 {
+		b = appendPackedSeries(b, fPackedReviews, st.ReviewHistory)
+	}
+	if packRanks && len(st.RankHistory) > 0 {
+		b = appendPackedSeries(b, fPackedRanks, st.RankHistory)
+	}
 	return append(b, st.ProtoReflect().GetUnknown()...), nil
 }
 
@@ -307,6 +347,8 @@ type decoder struct {
 	ts  []timestamppb.Timestamp
 	dp  []marketv1.DailyPrice
 	sp  []marketv1.SeriesPoint
+	// packed collects the compact histories (fields 19 to 22), turned into points at the end.
+	packed [4]packedReader
 }
 
 func (d *decoder) timestamp() *timestamppb.Timestamp {
@@ -405,6 +447,9 @@ func decodeState(b []byte) (*marketv1.ProductState, error) {
 	if len(unknown) > 0 {
 		st.ProtoReflect().SetUnknown(unknown)
 	}
+	if err := d.finishPacked(st); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -494,6 +539,12 @@ func (d *decoder) field(st *marketv1.ProductState, num protowire.Number, typ pro
 			st.RankHistory = append(st.RankHistory, sp)
 		}
 		return true, seriesPoint(sp, v)
+	case fPackedPrices, fPackedDaily, fPackedReviews, fPackedRanks:
+		if typ != protowire.BytesType {
+			return false, nil
+		}
+		_, v := d.bytesValue(body, off)
+		return true, d.packed[num-fPackedPrices].read(v)
 	case fPriceEWMA, fReviewVelocity, fRankTrend:
 		if typ != protowire.Fixed64Type {
 			return false, nil

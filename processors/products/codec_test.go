@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -63,11 +64,12 @@ func codecStates(t testing.TB) []*marketv1.ProductState {
 	return out
 }
 
-// TestStateCodecMatchesProto: the hand-written codec writes the bytes of deterministic
-// Protobuf and reads them back into the message proto.Unmarshal gives.
-func TestStateCodecMatchesProto(t *testing.T) {
+// TestStateCodecRoundTrip: what the codec writes, the codec reads back, and so does the
+// generated code followed by Unpack (the catalog's readers); the message form that earlier
+// trackers wrote (deterministic Protobuf of the lists, no compact fields) still reads the same.
+func TestStateCodecRoundTrip(t *testing.T) {
 	for i, st := range codecStates(t) {
-		want, err := stateMarshal.Marshal(st)
+		want, err := stateMarshal.Marshal(st) // the message form: what earlier trackers wrote
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,20 +77,57 @@ func TestStateCodecMatchesProto(t *testing.T) {
 		if err != nil {
 			t.Fatalf("state %d: encode: %v", i, err)
 		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("state %d: encoded bytes differ from proto's:\n got %x\nwant %x", i, got, want)
+		for _, c := range []struct {
+			name string
+			b    []byte
+		}{{"compact", got}, {"message form", want}} {
+			v, err := stateCodec{}.Decode(c.b)
+			if err != nil {
+				t.Fatalf("state %d: decode the %s: %v", i, c.name, err)
+			}
+			again, err := stateMarshal.Marshal(v.(*marketv1.ProductState))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(again, want) { // bytes, not proto.Equal: NaN is not equal to itself
+				t.Fatalf("state %d: the %s decodes to another state:\n%s", i, c.name, cmpDiff(st, v.(*marketv1.ProductState)))
+			}
 		}
-		v, err := stateCodec{}.Decode(want)
-		if err != nil {
-			t.Fatalf("state %d: decode: %v", i, err)
+		var gen marketv1.ProductState
+		if err := proto.Unmarshal(got, &gen); err != nil {
+			t.Fatalf("state %d: the generated code cannot read the compact form: %v", i, err)
 		}
-		again, err := stateMarshal.Marshal(v.(*marketv1.ProductState))
-		if err != nil {
-			t.Fatal(err)
+		if err := Unpack(&gen); err != nil {
+			t.Fatalf("state %d: unpack: %v", i, err)
 		}
-		if !bytes.Equal(again, want) { // bytes, not proto.Equal: NaN is not equal to itself
-			t.Fatalf("state %d: decoded state differs from the original:\n%s", i, cmpDiff(st, v.(*marketv1.ProductState)))
+		if again, _ := stateMarshal.Marshal(&gen); !bytes.Equal(again, want) {
+			t.Fatalf("state %d: the generated code and Unpack read another state:\n%s", i, cmpDiff(st, &gen))
 		}
+		// Encoding a state read by the generated code (compact fields set) gives the same bytes.
+		var raw marketv1.ProductState
+		_ = proto.Unmarshal(got, &raw)
+		if again, err := (stateCodec{}).Encode(&raw); err != nil || !bytes.Equal(again, got) {
+			t.Fatalf("state %d: re-encoding the generated code's reading: %v, %x, want %x", i, err, again, got)
+		}
+	}
+}
+
+// TestStateCodecCompact: a product observed for months (every history full) takes at most 60%
+// of the bytes of the message form (the histories shrink to about a third; event ids and the
+// field maps are kept as they are).
+func TestStateCodecCompact(t *testing.T) {
+	st, _, err := applyAll(DefaultConfig(), workload(7, 1000, 1, 2*time.Hour)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compact, err := stateCodec{}.Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := proto.Size(st)
+	t.Logf("steady state: %d bytes compact, %d in the message form", len(compact), full)
+	if 10*len(compact) > 6*full {
+		t.Errorf("compact state of %d bytes, message form %d: want at most 60%%", len(compact), full)
 	}
 }
 
@@ -122,6 +161,9 @@ func checkDecodesLikeProto(t *testing.T, b []byte) {
 	t.Helper()
 	var want marketv1.ProductState
 	wantErr := proto.Unmarshal(b, &want)
+	if wantErr == nil {
+		wantErr = Unpack(&want)
+	}
 	v, err := stateCodec{}.Decode(b)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("decode %x: codec error %v, proto error %v", b, err, wantErr)
@@ -137,15 +179,13 @@ func checkDecodesLikeProto(t *testing.T, b []byte) {
 	}
 }
 
-// FuzzStateCodecDecode: on any input, the codec fails exactly when proto.Unmarshal fails and
-// otherwise yields the same message.
+// FuzzStateCodecDecode: on any input, the codec fails exactly when proto.Unmarshal and Unpack
+// fail and otherwise yields the same message.
 func FuzzStateCodecDecode(f *testing.F) {
-	for _, st := range codecStates(f)[:10] {
+	for _, st := range append(codecStates(f)[:10], codecStates(f)[100:]...) {
 		b, _ := stateMarshal.Marshal(st)
 		f.Add(b)
-	}
-	for _, st := range codecStates(f)[100:] {
-		b, _ := stateMarshal.Marshal(st)
+		b, _ = stateCodec{}.Encode(st)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkDecodesLikeProto(t, b) })
@@ -156,13 +196,18 @@ func FuzzStateCodecDecode(f *testing.F) {
 func TestStateCodecKnowsEveryField(t *testing.T) {
 	known := map[protoreflect.FullName][]protowire.Number{
 		"market.v1.ProductState": {fAsin, fMarketplace, fLatest, fFieldTime, fFirstSeen, fLastSeen, fPriceHistory, fDailyPrices,
-			fPriceEWMA, fReviewVelocity, fRankTrend, fObservationCount, fVersion, fRecentIDs, fRecentTimes, fFieldEventID, fReviewHistory, fRankHistory},
-		"market.v1.PricePoint":      {1, 2},
-		"market.v1.DailyPrice":      {1, 2, 3, 4, 5},
-		"market.v1.SeriesPoint":     {1, 2},
-		"google.protobuf.Timestamp": {1, 2},
+			fPriceEWMA, fReviewVelocity, fRankTrend, fObservationCount, fVersion, fRecentIDs, fRecentTimes, fFieldEventID, fReviewHistory, fRankHistory,
+			fPackedPrices, fPackedDaily, fPackedReviews, fPackedRanks},
+		"market.v1.PackedPrices":      {1, 2, 3},
+		"market.v1.PackedDailyPrices": {1, 2, 3, 4, 5},
+		"market.v1.PackedSeries":      {1, 2},
+		"market.v1.PricePoint":        {1, 2},
+		"market.v1.DailyPrice":        {1, 2, 3, 4, 5},
+		"market.v1.SeriesPoint":       {1, 2},
+		"google.protobuf.Timestamp":   {1, 2},
 	}
-	for _, m := range []proto.Message{&marketv1.ProductState{}, &marketv1.PricePoint{}, &marketv1.DailyPrice{}, &marketv1.SeriesPoint{}, &timestamppb.Timestamp{}} {
+	for _, m := range []proto.Message{&marketv1.ProductState{}, &marketv1.PricePoint{}, &marketv1.DailyPrice{}, &marketv1.SeriesPoint{}, &timestamppb.Timestamp{},
+		&marketv1.PackedPrices{}, &marketv1.PackedDailyPrices{}, &marketv1.PackedSeries{}} {
 		d := m.ProtoReflect().Descriptor()
 		var nums []protowire.Number
 		for i := range d.Fields().Len() {

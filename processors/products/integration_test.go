@@ -144,7 +144,7 @@ func TestIntegrationTracksAndRecoversFromChangelog(t *testing.T) {
 	checkTable(t, "after a restart with empty storage", want, second.p.Get)
 
 	// A view of the table (what other groups look up) holds the same.
-	view, err := goka.NewView(r.k.Brokers, r.cfg.TableOf(), processors.Codec(topics.ProductTrackerTable), r.env(t.TempDir()).ViewOptions("products-test")...)
+	view, err := goka.NewView(r.k.Brokers, r.cfg.TableOf(), Codec(), r.env(t.TempDir()).ViewOptions("products-test")...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -70,6 +69,12 @@ func (r *rig) env(dir string) gokaenv.Env {
 // clients put them.
 func (r *rig) produce(t testing.TB, topic goka.Stream, obs []*marketv1.ProductObserved) {
 	t.Helper()
+	r.produceRecords(t, records(t, topic, obs)...)
+}
+
+// records returns observations as records of topic, keyed by ASIN, with the catalog's headers.
+func records(t testing.TB, topic goka.Stream, obs []*marketv1.ProductObserved) []*kgo.Record {
+	t.Helper()
 	h := topics.MustLookup(topics.ProductObservations)
 	recs := make([]*kgo.Record, 0, len(obs))
 	for _, o := range obs {
@@ -83,7 +88,7 @@ func (r *rig) produce(t testing.TB, topic goka.Stream, obs []*marketv1.ProductOb
 		}
 		recs = append(recs, rec)
 	}
-	r.produceRecords(t, recs...)
+	return recs
 }
 
 // produceRaw writes raw bytes under key to topic.
@@ -184,38 +189,6 @@ func (r *rig) startTracker(t testing.TB, dir string, m *processors.Metrics) *run
 	t.Helper()
 	return start(t, func(onDone func()) (*goka.Processor, error) {
 		return newProcessor(r.env(dir), r.cfg, m, onDone)
-	})
-}
-
-// startCounter runs a trivial goka processor that counts records per key in its table, on the
-// rig's input, in group, with its storage in dir.
-func (r *rig) startCounter(t testing.TB, group goka.Group, dir string) *running {
-	t.Helper()
-	return r.startTrivial(t, group, dir, new(codec.Int64), func(v any) any {
-		n, _ := v.(int64)
-		return n + 1
-	})
-}
-
-// startBlob runs a goka processor that reads each record's table value and writes blob in its
-// place: the tracker's storage and changelog traffic without its decoding and logic.
-func (r *rig) startBlob(t testing.TB, group goka.Group, dir string, blob []byte) *running {
-	t.Helper()
-	return r.startTrivial(t, group, dir, new(codec.Bytes), func(any) any { return blob })
-}
-
-func (r *rig) startTrivial(t testing.TB, group goka.Group, dir string, c goka.Codec, next func(any) any) *running {
-	t.Helper()
-	r.deleteAtEnd(t, string(goka.GroupTable(group)))
-	return start(t, func(onDone func()) (*goka.Processor, error) {
-		g := goka.DefineGroup(group,
-			goka.Input(r.cfg.Input, new(codec.Bytes), func(ctx goka.Context, _ any) {
-				ctx.SetValue(next(ctx.Value()))
-				onDone()
-			}),
-			goka.Persist(c),
-		)
-		return goka.NewProcessor(r.k.Brokers, g, r.env(dir).ProcessorOptions(group)...)
 	})
 }
 

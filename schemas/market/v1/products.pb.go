@@ -487,9 +487,20 @@ type ProductState struct {
 	// Last review counts, oldest first, bounded.
 	ReviewHistory []*SeriesPoint `protobuf:"bytes,17,rep,name=review_history,json=reviewHistory,proto3" json:"review_history,omitempty"`
 	// Last main best-sellers ranks, oldest first, bounded.
-	RankHistory   []*SeriesPoint `protobuf:"bytes,18,rep,name=rank_history,json=rankHistory,proto3" json:"rank_history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RankHistory []*SeriesPoint `protobuf:"bytes,18,rep,name=rank_history,json=rankHistory,proto3" json:"rank_history,omitempty"`
+	// price_history in compact form. The product tracker writes a history here instead of in
+	// price_history (the state is rewritten on every observation, so its size is the tracker's
+	// cost); a reader appends these points to those of price_history. Go readers:
+	// processors/products.Unpack moves the compact fields into the message ones.
+	PackedPriceHistory *PackedPrices `protobuf:"bytes,19,opt,name=packed_price_history,json=packedPriceHistory,proto3" json:"packed_price_history,omitempty"`
+	// daily_prices in compact form, as packed_price_history.
+	PackedDailyPrices *PackedDailyPrices `protobuf:"bytes,20,opt,name=packed_daily_prices,json=packedDailyPrices,proto3" json:"packed_daily_prices,omitempty"`
+	// review_history in compact form, as packed_price_history.
+	PackedReviewHistory *PackedSeries `protobuf:"bytes,21,opt,name=packed_review_history,json=packedReviewHistory,proto3" json:"packed_review_history,omitempty"`
+	// rank_history in compact form, as packed_price_history.
+	PackedRankHistory *PackedSeries `protobuf:"bytes,22,opt,name=packed_rank_history,json=packedRankHistory,proto3" json:"packed_rank_history,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ProductState) Reset() {
@@ -648,6 +659,236 @@ func (x *ProductState) GetRankHistory() []*SeriesPoint {
 	return nil
 }
 
+func (x *ProductState) GetPackedPriceHistory() *PackedPrices {
+	if x != nil {
+		return x.PackedPriceHistory
+	}
+	return nil
+}
+
+func (x *ProductState) GetPackedDailyPrices() *PackedDailyPrices {
+	if x != nil {
+		return x.PackedDailyPrices
+	}
+	return nil
+}
+
+func (x *ProductState) GetPackedReviewHistory() *PackedSeries {
+	if x != nil {
+		return x.PackedReviewHistory
+	}
+	return nil
+}
+
+func (x *ProductState) GetPackedRankHistory() *PackedSeries {
+	if x != nil {
+		return x.PackedRankHistory
+	}
+	return nil
+}
+
+// Price points as parallel arrays, oldest first. Each delta is from the previous point's value
+// (from 0 for the first), in two's-complement int64 arithmetic.
+type PackedPrices struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deltas of the points' time seconds.
+	SecondsDelta []int64 `protobuf:"zigzag64,1,rep,packed,name=seconds_delta,json=secondsDelta,proto3" json:"seconds_delta,omitempty"`
+	// The points' time nanos; empty when every one is 0.
+	Nanos []int32 `protobuf:"varint,2,rep,packed,name=nanos,proto3" json:"nanos,omitempty"`
+	// Deltas of the points' amounts, minor units.
+	AmountMinorDelta []int64 `protobuf:"zigzag64,3,rep,packed,name=amount_minor_delta,json=amountMinorDelta,proto3" json:"amount_minor_delta,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PackedPrices) Reset() {
+	*x = PackedPrices{}
+	mi := &file_market_v1_products_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackedPrices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackedPrices) ProtoMessage() {}
+
+func (x *PackedPrices) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_products_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackedPrices.ProtoReflect.Descriptor instead.
+func (*PackedPrices) Descriptor() ([]byte, []int) {
+	return file_market_v1_products_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PackedPrices) GetSecondsDelta() []int64 {
+	if x != nil {
+		return x.SecondsDelta
+	}
+	return nil
+}
+
+func (x *PackedPrices) GetNanos() []int32 {
+	if x != nil {
+		return x.Nanos
+	}
+	return nil
+}
+
+func (x *PackedPrices) GetAmountMinorDelta() []int64 {
+	if x != nil {
+		return x.AmountMinorDelta
+	}
+	return nil
+}
+
+// Daily price aggregates as parallel arrays, oldest first; deltas as in PackedPrices.
+type PackedDailyPrices struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deltas of the days (YYYYMMDD).
+	DayDelta []int64 `protobuf:"zigzag64,1,rep,packed,name=day_delta,json=dayDelta,proto3" json:"day_delta,omitempty"`
+	// Deltas of the lowest prices.
+	MinMinorDelta []int64 `protobuf:"zigzag64,2,rep,packed,name=min_minor_delta,json=minMinorDelta,proto3" json:"min_minor_delta,omitempty"`
+	// Highest minus lowest price of each day.
+	MaxOverMin []int64 `protobuf:"zigzag64,3,rep,packed,name=max_over_min,json=maxOverMin,proto3" json:"max_over_min,omitempty"`
+	// Sum of prices minus lowest price times count, of each day.
+	SumOverMin []int64 `protobuf:"zigzag64,4,rep,packed,name=sum_over_min,json=sumOverMin,proto3" json:"sum_over_min,omitempty"`
+	// Number of prices of each day.
+	Count         []int64 `protobuf:"zigzag64,5,rep,packed,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackedDailyPrices) Reset() {
+	*x = PackedDailyPrices{}
+	mi := &file_market_v1_products_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackedDailyPrices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackedDailyPrices) ProtoMessage() {}
+
+func (x *PackedDailyPrices) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_products_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackedDailyPrices.ProtoReflect.Descriptor instead.
+func (*PackedDailyPrices) Descriptor() ([]byte, []int) {
+	return file_market_v1_products_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PackedDailyPrices) GetDayDelta() []int64 {
+	if x != nil {
+		return x.DayDelta
+	}
+	return nil
+}
+
+func (x *PackedDailyPrices) GetMinMinorDelta() []int64 {
+	if x != nil {
+		return x.MinMinorDelta
+	}
+	return nil
+}
+
+func (x *PackedDailyPrices) GetMaxOverMin() []int64 {
+	if x != nil {
+		return x.MaxOverMin
+	}
+	return nil
+}
+
+func (x *PackedDailyPrices) GetSumOverMin() []int64 {
+	if x != nil {
+		return x.SumOverMin
+	}
+	return nil
+}
+
+func (x *PackedDailyPrices) GetCount() []int64 {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+// Series points as parallel arrays, oldest first; deltas as in PackedPrices.
+type PackedSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deltas of the points' event times, unix milliseconds.
+	TimeUnixMsDelta []int64 `protobuf:"zigzag64,1,rep,packed,name=time_unix_ms_delta,json=timeUnixMsDelta,proto3" json:"time_unix_ms_delta,omitempty"`
+	// Deltas of the points' values.
+	ValueDelta    []int64 `protobuf:"zigzag64,2,rep,packed,name=value_delta,json=valueDelta,proto3" json:"value_delta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackedSeries) Reset() {
+	*x = PackedSeries{}
+	mi := &file_market_v1_products_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackedSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackedSeries) ProtoMessage() {}
+
+func (x *PackedSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_products_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackedSeries.ProtoReflect.Descriptor instead.
+func (*PackedSeries) Descriptor() ([]byte, []int) {
+	return file_market_v1_products_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PackedSeries) GetTimeUnixMsDelta() []int64 {
+	if x != nil {
+		return x.TimeUnixMsDelta
+	}
+	return nil
+}
+
+func (x *PackedSeries) GetValueDelta() []int64 {
+	if x != nil {
+		return x.ValueDelta
+	}
+	return nil
+}
+
 var File_market_v1_products_proto protoreflect.FileDescriptor
 
 const file_market_v1_products_proto_rawDesc = "" +
@@ -686,7 +927,7 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\tmin_minor\x18\x02 \x01(\x03R\bminMinor\x12\x1b\n" +
 	"\tmax_minor\x18\x03 \x01(\x03R\bmaxMinor\x12\x1b\n" +
 	"\tsum_minor\x18\x04 \x01(\x03R\bsumMinor\x12\x14\n" +
-	"\x05count\x18\x05 \x01(\x03R\x05count\"\x8e\t\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\"\xbd\v\n" +
 	"\fProductState\x12\x12\n" +
 	"\x04asin\x18\x01 \x01(\tR\x04asin\x12 \n" +
 	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x124\n" +
@@ -708,7 +949,11 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\x19recent_event_time_unix_ms\x18\x0f \x03(\x03R\x15recentEventTimeUnixMs\x12O\n" +
 	"\x0efield_event_id\x18\x10 \x03(\v2).market.v1.ProductState.FieldEventIdEntryR\ffieldEventId\x12=\n" +
 	"\x0ereview_history\x18\x11 \x03(\v2\x16.market.v1.SeriesPointR\rreviewHistory\x129\n" +
-	"\frank_history\x18\x12 \x03(\v2\x16.market.v1.SeriesPointR\vrankHistory\x1aB\n" +
+	"\frank_history\x18\x12 \x03(\v2\x16.market.v1.SeriesPointR\vrankHistory\x12I\n" +
+	"\x14packed_price_history\x18\x13 \x01(\v2\x17.market.v1.PackedPricesR\x12packedPriceHistory\x12L\n" +
+	"\x13packed_daily_prices\x18\x14 \x01(\v2\x1c.market.v1.PackedDailyPricesR\x11packedDailyPrices\x12K\n" +
+	"\x15packed_review_history\x18\x15 \x01(\v2\x17.market.v1.PackedSeriesR\x13packedReviewHistory\x12G\n" +
+	"\x13packed_rank_history\x18\x16 \x01(\v2\x17.market.v1.PackedSeriesR\x11packedRankHistory\x1aB\n" +
 	"\x14FieldTimeUnixMsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a?\n" +
@@ -717,7 +962,23 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
 	"\v_price_ewmaB\x1a\n" +
 	"\x18_review_velocity_per_dayB\x15\n" +
-	"\x13_rank_trend_per_day*\xc6\x02\n" +
+	"\x13_rank_trend_per_day\"w\n" +
+	"\fPackedPrices\x12#\n" +
+	"\rseconds_delta\x18\x01 \x03(\x12R\fsecondsDelta\x12\x14\n" +
+	"\x05nanos\x18\x02 \x03(\x05R\x05nanos\x12,\n" +
+	"\x12amount_minor_delta\x18\x03 \x03(\x12R\x10amountMinorDelta\"\xb2\x01\n" +
+	"\x11PackedDailyPrices\x12\x1b\n" +
+	"\tday_delta\x18\x01 \x03(\x12R\bdayDelta\x12&\n" +
+	"\x0fmin_minor_delta\x18\x02 \x03(\x12R\rminMinorDelta\x12 \n" +
+	"\fmax_over_min\x18\x03 \x03(\x12R\n" +
+	"maxOverMin\x12 \n" +
+	"\fsum_over_min\x18\x04 \x03(\x12R\n" +
+	"sumOverMin\x12\x14\n" +
+	"\x05count\x18\x05 \x03(\x12R\x05count\"\\\n" +
+	"\fPackedSeries\x12+\n" +
+	"\x12time_unix_ms_delta\x18\x01 \x03(\x12R\x0ftimeUnixMsDelta\x12\x1f\n" +
+	"\vvalue_delta\x18\x02 \x03(\x12R\n" +
+	"valueDelta*\xc6\x02\n" +
 	"\x11ProductChangeKind\x12#\n" +
 	"\x1fPRODUCT_CHANGE_KIND_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fPRODUCT_CHANGE_KIND_NEW_PRODUCT\x10\x01\x12\x1d\n" +
@@ -742,7 +1003,7 @@ func file_market_v1_products_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_products_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_market_v1_products_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_market_v1_products_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_market_v1_products_proto_goTypes = []any{
 	(ProductChangeKind)(0),        // 0: market.v1.ProductChangeKind
 	(*ProductStateChanged)(nil),   // 1: market.v1.ProductStateChanged
@@ -750,32 +1011,39 @@ var file_market_v1_products_proto_goTypes = []any{
 	(*SeriesPoint)(nil),           // 3: market.v1.SeriesPoint
 	(*DailyPrice)(nil),            // 4: market.v1.DailyPrice
 	(*ProductState)(nil),          // 5: market.v1.ProductState
-	nil,                           // 6: market.v1.ProductState.FieldTimeUnixMsEntry
-	nil,                           // 7: market.v1.ProductState.FieldEventIdEntry
-	(*Envelope)(nil),              // 8: market.v1.Envelope
-	(*ProductAttributes)(nil),     // 9: market.v1.ProductAttributes
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*PackedPrices)(nil),          // 6: market.v1.PackedPrices
+	(*PackedDailyPrices)(nil),     // 7: market.v1.PackedDailyPrices
+	(*PackedSeries)(nil),          // 8: market.v1.PackedSeries
+	nil,                           // 9: market.v1.ProductState.FieldTimeUnixMsEntry
+	nil,                           // 10: market.v1.ProductState.FieldEventIdEntry
+	(*Envelope)(nil),              // 11: market.v1.Envelope
+	(*ProductAttributes)(nil),     // 12: market.v1.ProductAttributes
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_market_v1_products_proto_depIdxs = []int32{
-	8,  // 0: market.v1.ProductStateChanged.envelope:type_name -> market.v1.Envelope
+	11, // 0: market.v1.ProductStateChanged.envelope:type_name -> market.v1.Envelope
 	0,  // 1: market.v1.ProductStateChanged.changes:type_name -> market.v1.ProductChangeKind
-	9,  // 2: market.v1.ProductStateChanged.before:type_name -> market.v1.ProductAttributes
-	9,  // 3: market.v1.ProductStateChanged.after:type_name -> market.v1.ProductAttributes
-	10, // 4: market.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
-	9,  // 5: market.v1.ProductState.latest:type_name -> market.v1.ProductAttributes
-	6,  // 6: market.v1.ProductState.field_time_unix_ms:type_name -> market.v1.ProductState.FieldTimeUnixMsEntry
-	10, // 7: market.v1.ProductState.first_seen:type_name -> google.protobuf.Timestamp
-	10, // 8: market.v1.ProductState.last_seen:type_name -> google.protobuf.Timestamp
+	12, // 2: market.v1.ProductStateChanged.before:type_name -> market.v1.ProductAttributes
+	12, // 3: market.v1.ProductStateChanged.after:type_name -> market.v1.ProductAttributes
+	13, // 4: market.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
+	12, // 5: market.v1.ProductState.latest:type_name -> market.v1.ProductAttributes
+	9,  // 6: market.v1.ProductState.field_time_unix_ms:type_name -> market.v1.ProductState.FieldTimeUnixMsEntry
+	13, // 7: market.v1.ProductState.first_seen:type_name -> google.protobuf.Timestamp
+	13, // 8: market.v1.ProductState.last_seen:type_name -> google.protobuf.Timestamp
 	2,  // 9: market.v1.ProductState.price_history:type_name -> market.v1.PricePoint
 	4,  // 10: market.v1.ProductState.daily_prices:type_name -> market.v1.DailyPrice
-	7,  // 11: market.v1.ProductState.field_event_id:type_name -> market.v1.ProductState.FieldEventIdEntry
+	10, // 11: market.v1.ProductState.field_event_id:type_name -> market.v1.ProductState.FieldEventIdEntry
 	3,  // 12: market.v1.ProductState.review_history:type_name -> market.v1.SeriesPoint
 	3,  // 13: market.v1.ProductState.rank_history:type_name -> market.v1.SeriesPoint
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	6,  // 14: market.v1.ProductState.packed_price_history:type_name -> market.v1.PackedPrices
+	7,  // 15: market.v1.ProductState.packed_daily_prices:type_name -> market.v1.PackedDailyPrices
+	8,  // 16: market.v1.ProductState.packed_review_history:type_name -> market.v1.PackedSeries
+	8,  // 17: market.v1.ProductState.packed_rank_history:type_name -> market.v1.PackedSeries
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_products_proto_init() }
@@ -793,7 +1061,7 @@ func file_market_v1_products_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_products_proto_rawDesc), len(file_market_v1_products_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
