@@ -65,16 +65,16 @@ func newSaga(cfg Config, m *processors.Metrics) *sagaProcessor {
 
 func (p *sagaProcessor) graph() *goka.GroupGraph {
 	return goka.DefineGroup(p.cfg.Group,
-		// The events topic is both an output (transitions) and the input (requests): the input
-		// edge comes last so its tolerant codec is the one goka keeps for the topic (it encodes
-		// like the catalog's).
-		goka.Output(p.cfg.Events, processors.Codec(topics.AnalysisEvents)),
+		// The events topic is both an output (transitions) and the input (requests), and the
+		// scrape-status topic is the router's input: goka keeps one codec per topic, so these
+		// outputs use the tolerant codec too (it encodes like the catalog's).
+		goka.Output(p.cfg.Events, processors.InputCodec(topics.AnalysisEvents)),
 		goka.Input(p.cfg.Events, processors.InputCodec(topics.AnalysisEvents), p.onEvent),
 		goka.Loop(processors.InputCodec(topics.AnalysisSagaLoop), p.onLoop),
 		goka.Visitor(VisitTick, p.visit),
 		goka.Lookup(p.cfg.KeywordTable, processors.Codec(topics.KeywordWindowsTable)),
 		goka.Output(p.cfg.ScrapeRequests, processors.Codec(topics.ScrapeRequestsHigh)),
-		goka.Output(p.cfg.ScrapeStatus, processors.Codec(topics.ScrapeStatus)),
+		goka.Output(p.cfg.ScrapeStatus, processors.InputCodec(topics.ScrapeStatus)),
 		processors.DeadLetterEdge(),
 		goka.Persist(processors.Codec(topics.AnalysisSagaTable)),
 	)

@@ -44,7 +44,7 @@ type router struct {
 func (r *router) graph() *goka.GroupGraph {
 	return goka.DefineGroup(r.cfg.RouterGroup,
 		goka.Input(r.cfg.ScrapeStatus, processors.InputCodec(topics.ScrapeStatus), r.onStatus),
-		goka.Output(r.cfg.LoopTopic(), processors.Codec(topics.AnalysisSagaLoop)),
+		goka.Output(r.cfg.LoopTopic(), processors.InputCodec(topics.AnalysisSagaLoop)), // the saga's loop codec
 		processors.DeadLetterEdge(),
 	)
 }
