@@ -22,7 +22,8 @@ type cli struct {
 
 	Broker     brokerCmd  `cmd:"" help:"Run the embedded Kafka broker (franz-go kfake) with a data directory, so records survive a restart."`
 	Topics     topicsCmd  `cmd:"" help:"List the topic catalog or create and check every topic."`
-	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, or all."`
+	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, analyses, or all."`
+	Analyze    analyzeCmd `cmd:"" help:"Request an analysis of a keyword (scrape, then the keyword's window) and, with --follow, print its transitions."`
 	Tail       tailCmd    `cmd:"" help:"Print the records of a topic as JSON lines, decoded by the catalog's schema."`
 	Produce    produceCmd `cmd:"" help:"Write JSON lines from standard input (or --file) to a topic as typed records."`
 	Import     importCmd  `cmd:"" help:"Import product snapshots from CSV (Keepa exports included) or JSON lines as ProductObserved events."`

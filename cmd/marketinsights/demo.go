@@ -68,9 +68,10 @@ Market Insights Pro demo is running.
   Metrics:  http://%s/metrics (readiness: /readyz)
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
-            notifications with webhook delivery), sandbox marketplace.
+            notifications with webhook delivery, the analysis saga), sandbox marketplace.
   Not yet:  scraper workers, projectors, API and report page; they join the demo as
-            their issues land. Meanwhile feed the processors with 'marketinsights produce'.
+            their issues land. Meanwhile feed the processors with 'marketinsights produce'
+            ('marketinsights analyze KEYWORD --follow' waits for a scrape worker).
 Ctrl-C stops it.
 `, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL)
 	err = procs.wait()

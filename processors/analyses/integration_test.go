@@ -33,7 +33,7 @@ type kafkaRig struct {
 	names map[string]string // catalog name -> the test's name
 }
 
-func newKafkaRig(t *testing.T) *kafkaRig {
+func newKafkaRig(t testing.TB) *kafkaRig {
 	t.Helper()
 	k := testenv.Kafka(t)
 	cfg := DefaultConfig()
@@ -121,7 +121,7 @@ func (r *kafkaRig) produce(t *testing.T, catalogName string, key func(proto.Mess
 	r.produceRecords(t, recs...)
 }
 
-func (r *kafkaRig) produceRecords(t *testing.T, recs ...*kgo.Record) {
+func (r *kafkaRig) produceRecords(t testing.TB, recs ...*kgo.Record) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -31,10 +31,15 @@ func Graph(cfg Config) *goka.GroupGraph { return newSaga(cfg, nil).graph() }
 // New returns the saga's processor; opts come last, so tests can pass goka.WithTester. Run a
 // Ticker beside it (timeouts) and the router (scrape statuses).
 func New(env gokaenv.Env, cfg Config, m *processors.Metrics, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+	return newProcessor(env, cfg, m, nil, opts...)
+}
+
+func newProcessor(env gokaenv.Env, cfg Config, m *processors.Metrics, onDone func(), opts ...goka.ProcessorOption) (*goka.Processor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	p := newSaga(cfg, m)
+	p.onDone = onDone
 	all := append([]goka.ProcessorOption{goka.WithRebalanceCallback(p.due.onRebalance)}, opts...)
 	proc, err := goka.NewProcessor(env.Brokers, p.graph(), env.ProcessorOptions(cfg.Group, all...)...)
 	if err != nil {
@@ -45,10 +50,11 @@ func New(env gokaenv.Env, cfg Config, m *processors.Metrics, opts ...goka.Proces
 
 // sagaProcessor holds the saga's callbacks.
 type sagaProcessor struct {
-	cfg                                  Config
-	m                                    *processors.Metrics
-	due                                  *dueTimes
-	events, requests, status, loop, kwTb topics.Topic
+	cfg                            Config
+	m                              *processors.Metrics
+	due                            *dueTimes
+	events, requests, status, loop topics.Topic
+	onDone                         func() // benchmarks only: called after every loopback record
 }
 
 func newSaga(cfg Config, m *processors.Metrics) *sagaProcessor {
@@ -103,6 +109,9 @@ func (p *sagaProcessor) onEvent(ctx goka.Context, msg any) {
 
 // onLoop applies a scrape status the router forwarded or a tick the visitor sent.
 func (p *sagaProcessor) onLoop(ctx goka.Context, msg any) {
+	if p.onDone != nil {
+		defer p.onDone()
+	}
 	ev, ok := processors.Decoded[*marketv1.AnalysisEvent](ctx, stage, msg)
 	if !ok {
 		p.m.Consumed(p.cfg.Group, ctx, time.Time{})

@@ -180,7 +180,7 @@ func TestProcessorCompletesOnTester(t *testing.T) {
 	// The worker's statuses go through the router to the saga's loopback.
 	run := status("r1", job, anID, kwText, running, 1, 3, t0.Add(5*time.Second))
 	r.consume(r.cfg.ScrapeStatus, topics.ScrapeStatus, job, run)
-	r.consume(r.cfg.ScrapeStatus, topics.ScrapeStatus, job, run) // redelivered
+	r.consume(r.cfg.ScrapeStatus, topics.ScrapeStatus, job, run)                                                 // redelivered
 	r.consume(r.cfg.ScrapeStatus, topics.ScrapeStatus, "x", status("other", "x", "", kwText, running, 1, 3, t0)) // no analysis: not routed
 	if got := r.transitions(t, anID); !slices.Equal(got, []string{"step:scraping"}) {
 		t.Fatalf("after the first page: %v", got)
