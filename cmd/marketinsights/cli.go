@@ -22,7 +22,8 @@ type cli struct {
 
 	Broker     brokerCmd  `cmd:"" help:"Run the embedded Kafka broker (franz-go kfake) with a data directory, so records survive a restart."`
 	Topics     topicsCmd  `cmd:"" help:"List the topic catalog or create and check every topic."`
-	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, or all."`
+	Process    processCmd `cmd:"" help:"Run stream processors (goka): products, keywords, anomalies, notifications, analyses, or all."`
+	Analyze    analyzeCmd `cmd:"" help:"Request an analysis of a keyword (scrape, then the keyword's window) and, with --follow, print its transitions."`
 	Migrate    migrateCmd `cmd:"" help:"Create the ClickHouse database and apply the embedded migrations (safe to run twice)."`
 	Project    projectCmd `cmd:"" help:"Run the projectors that keep the read models (ClickHouse tables, Redis keys) up to date: clickhouse, redis, or all."`
 	Replay     replayCmd  `cmd:"" help:"Rebuild read models from the topics into fresh tables and keys, then swap them in atomically."`

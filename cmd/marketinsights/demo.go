@@ -85,9 +85,11 @@ Market Insights Pro demo is running.
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
   SQL:      %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
-            notifications with webhook delivery), sandbox marketplace, ClickHouse projectors.
+            notifications with webhook delivery, the analysis saga), sandbox marketplace,
+            ClickHouse projectors.
   Not yet:  scraper workers, Redis projection, API and report page; they join the demo as
-            their issues land. Meanwhile feed the processors with 'marketinsights produce'.
+            their issues land. Meanwhile feed the processors with 'marketinsights produce'
+            ('marketinsights analyze KEYWORD --follow' waits for a scrape worker).
 Ctrl-C stops it.
 `, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, readModels)
 	err = errors.Join(procs.wait(), waitProjectors())

@@ -23,6 +23,7 @@ import (
 	"github.com/marketinsightspro/marketinsights/internal/config"
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
 	"github.com/marketinsightspro/marketinsights/processors"
+	"github.com/marketinsightspro/marketinsights/processors/analyses"
 	"github.com/marketinsightspro/marketinsights/processors/anomalies"
 	"github.com/marketinsightspro/marketinsights/processors/keywords"
 	"github.com/marketinsightspro/marketinsights/processors/notifications"
@@ -30,10 +31,10 @@ import (
 )
 
 // processRoles are the roles `process` runs, in the order "all" starts them.
-var processRoles = []string{"products", "keywords", "anomalies", "notifications"}
+var processRoles = []string{"products", "keywords", "anomalies", "notifications", "analyses"}
 
 type processCmd struct {
-	Roles []string `arg:"" enum:"products,keywords,anomalies,notifications,all" help:"Processors to run: products, keywords, anomalies, notifications, or all."`
+	Roles []string `arg:"" enum:"products,keywords,anomalies,notifications,analyses,all" help:"Processors to run: products, keywords, anomalies, notifications, analyses (the analysis saga and its router), or all."`
 	processorFlags
 }
 
@@ -45,6 +46,8 @@ type processorFlags struct {
 	TickInterval         time.Duration `default:"5s" help:"Keyword windows: how often quiet keywords are checked for windows to close."`
 	WebhookSecret        string        `env:"MIP_WEBHOOK_SECRET" help:"Secret that signs webhooks (X-MIP-Signature: sha256 HMAC of \"<timestamp>.<body>\"); required by the notifications role. The demo keeps one in <data-dir>/webhook-secret."`
 	AllowPrivateWebhooks bool          `help:"Let webhooks reach loopback and private addresses (refused by default against SSRF)."`
+	ScrapeTimeout        time.Duration `default:"2m" help:"Analyses: how long the saga waits for an analysis' scrape job to succeed."`
+	WindowTimeout        time.Duration `default:"1m" help:"Analyses: how long the saga waits, after the scrape, for the keyword's window to include its pages."`
 }
 
 func (c *processCmd) Run(e *env) error {
@@ -141,6 +144,25 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 				return nil, fmt.Errorf("build webhook deliverer: %w", err)
 			}
 			extras = append(extras, d.Run)
+		case "analyses":
+			ac := analyses.DefaultConfig()
+			ac.Keywords.AllowedLateness = f.AllowedLateness
+			ac.Keywords.TickInterval = f.TickInterval
+			ac.ScrapeTimeout, ac.AggregateTimeout = f.ScrapeTimeout, f.WindowTimeout
+			if err := ac.Validate(); err != nil {
+				return nil, usageError{fmt.Errorf("--scrape-timeout, --window-timeout: %w", err)}
+			}
+			p, err := analyses.New(genv, ac, m)
+			if err != nil {
+				return nil, fmt.Errorf("build analysis saga: %w", err)
+			}
+			r, err := analyses.NewRouter(genv, ac, m)
+			if err != nil {
+				return nil, fmt.Errorf("build analysis saga router: %w", err)
+			}
+			procs = append(procs, p, r)
+			ticker := analyses.NewTicker(p, ac.TickInterval, time.Now, e.log)
+			extras = append(extras, ticker.Run)
 		default:
 			return nil, usageError{fmt.Errorf("unknown role %q: want one of %v or all", role, processRoles)}
 		}

@@ -40,6 +40,8 @@ const (
 	AnalysisStep_ANALYSIS_STEP_COMPLETED AnalysisStep = 5
 	// Failed (compensated).
 	AnalysisStep_ANALYSIS_STEP_FAILED AnalysisStep = 6
+	// The scrape succeeded; waiting for the keyword's window to include its pages.
+	AnalysisStep_ANALYSIS_STEP_AGGREGATING AnalysisStep = 7
 )
 
 // Enum value maps for AnalysisStep.
@@ -52,6 +54,7 @@ var (
 		4: "ANALYSIS_STEP_CACHED",
 		5: "ANALYSIS_STEP_COMPLETED",
 		6: "ANALYSIS_STEP_FAILED",
+		7: "ANALYSIS_STEP_AGGREGATING",
 	}
 	AnalysisStep_value = map[string]int32{
 		"ANALYSIS_STEP_UNSPECIFIED": 0,
@@ -61,6 +64,7 @@ var (
 		"ANALYSIS_STEP_CACHED":      4,
 		"ANALYSIS_STEP_COMPLETED":   5,
 		"ANALYSIS_STEP_FAILED":      6,
+		"ANALYSIS_STEP_AGGREGATING": 7,
 	}
 )
 
@@ -416,6 +420,8 @@ type AnalysisEvent struct {
 	//	*AnalysisEvent_StepChanged
 	//	*AnalysisEvent_Completed
 	//	*AnalysisEvent_Failed
+	//	*AnalysisEvent_ScrapeStatus
+	//	*AnalysisEvent_Tick
 	Event         isAnalysisEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -508,6 +514,24 @@ func (x *AnalysisEvent) GetFailed() *AnalysisFailed {
 	return nil
 }
 
+func (x *AnalysisEvent) GetScrapeStatus() *ScrapeStatusChanged {
+	if x != nil {
+		if x, ok := x.Event.(*AnalysisEvent_ScrapeStatus); ok {
+			return x.ScrapeStatus
+		}
+	}
+	return nil
+}
+
+func (x *AnalysisEvent) GetTick() *SagaTick {
+	if x != nil {
+		if x, ok := x.Event.(*AnalysisEvent_Tick); ok {
+			return x.Tick
+		}
+	}
+	return nil
+}
+
 type isAnalysisEvent_Event interface {
 	isAnalysisEvent_Event()
 }
@@ -532,6 +556,18 @@ type AnalysisEvent_Failed struct {
 	Failed *AnalysisFailed `protobuf:"bytes,13,opt,name=failed,proto3,oneof"`
 }
 
+type AnalysisEvent_ScrapeStatus struct {
+	// A status of one of the analysis' scrape jobs, routed from market.scrape-status.v1 to the
+	// saga's loopback (analysis-saga-loop only; never on market.analysis-events.v1).
+	ScrapeStatus *ScrapeStatusChanged `protobuf:"bytes,14,opt,name=scrape_status,json=scrapeStatus,proto3,oneof"`
+}
+
+type AnalysisEvent_Tick struct {
+	// A processing-time tick that lets the saga time out a step or look at the keyword's window
+	// again (analysis-saga-loop only; never on market.analysis-events.v1).
+	Tick *SagaTick `protobuf:"bytes,15,opt,name=tick,proto3,oneof"`
+}
+
 func (*AnalysisEvent_Requested) isAnalysisEvent_Event() {}
 
 func (*AnalysisEvent_StepChanged) isAnalysisEvent_Event() {}
@@ -539,6 +575,56 @@ func (*AnalysisEvent_StepChanged) isAnalysisEvent_Event() {}
 func (*AnalysisEvent_Completed) isAnalysisEvent_Event() {}
 
 func (*AnalysisEvent_Failed) isAnalysisEvent_Event() {}
+
+func (*AnalysisEvent_ScrapeStatus) isAnalysisEvent_Event() {}
+
+func (*AnalysisEvent_Tick) isAnalysisEvent_Event() {}
+
+// SagaTick is a processing-time tick the analysis saga sends itself through its loopback.
+type SagaTick struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Processing time of the tick.
+	Now           *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=now,proto3" json:"now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SagaTick) Reset() {
+	*x = SagaTick{}
+	mi := &file_market_v1_analyses_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SagaTick) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SagaTick) ProtoMessage() {}
+
+func (x *SagaTick) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_analyses_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SagaTick.ProtoReflect.Descriptor instead.
+func (*SagaTick) Descriptor() ([]byte, []int) {
+	return file_market_v1_analyses_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SagaTick) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
 
 // AnalysisState is the analysis saga's table value. Key: analysis id. Table: analysis-saga-table.
 type AnalysisState struct {
@@ -562,14 +648,34 @@ type AnalysisState struct {
 	// Failure reason, if failed.
 	FailureReason string `protobuf:"bytes,9,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
 	// Version, incremented on every transition.
-	Version       int64 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	Version int64 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	// Event ids of the latest inputs applied (bounded, newest last), to recognise redeliveries.
+	SeenEventIds []string `protobuf:"bytes,11,rep,name=seen_event_ids,json=seenEventIds,proto3" json:"seen_event_ids,omitempty"`
+	// When the current step times out (processing time).
+	StepDeadline *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=step_deadline,json=stepDeadline,proto3" json:"step_deadline,omitempty"`
+	// Attempt number of the current scrape job.
+	ScrapeAttempt int32 `protobuf:"varint,13,opt,name=scrape_attempt,json=scrapeAttempt,proto3" json:"scrape_attempt,omitempty"`
+	// When the saga requested the scrape (its clock): the earliest event time of the job's pages.
+	ScrapeRequestedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=scrape_requested_at,json=scrapeRequestedAt,proto3" json:"scrape_requested_at,omitempty"`
+	// Event time of the scrape job's success: the latest event time of its pages.
+	ScrapeFinishedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=scrape_finished_at,json=scrapeFinishedAt,proto3" json:"scrape_finished_at,omitempty"`
+	// Search pages the scrape job reported done.
+	PagesScraped int32 `protobuf:"varint,16,opt,name=pages_scraped,json=pagesScraped,proto3" json:"pages_scraped,omitempty"`
+	// Latest status of the scrape job.
+	ScrapeStatus ScrapeStatus `protobuf:"varint,17,opt,name=scrape_status,json=scrapeStatus,proto3,enum=market.v1.ScrapeStatus" json:"scrape_status,omitempty"`
+	// The result served: fresh on completion, stale (the keyword's last window) after a failure.
+	Result *AnalysisCompleted `protobuf:"bytes,18,opt,name=result,proto3" json:"result,omitempty"`
+	// When the analysis completed or failed (processing time).
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// Step that failed, if failed.
+	FailedStep    AnalysisStep `protobuf:"varint,20,opt,name=failed_step,json=failedStep,proto3,enum=market.v1.AnalysisStep" json:"failed_step,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AnalysisState) Reset() {
 	*x = AnalysisState{}
-	mi := &file_market_v1_analyses_proto_msgTypes[5]
+	mi := &file_market_v1_analyses_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +687,7 @@ func (x *AnalysisState) String() string {
 func (*AnalysisState) ProtoMessage() {}
 
 func (x *AnalysisState) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_analyses_proto_msgTypes[5]
+	mi := &file_market_v1_analyses_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +700,7 @@ func (x *AnalysisState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisState.ProtoReflect.Descriptor instead.
 func (*AnalysisState) Descriptor() ([]byte, []int) {
-	return file_market_v1_analyses_proto_rawDescGZIP(), []int{5}
+	return file_market_v1_analyses_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AnalysisState) GetAnalysisId() string {
@@ -667,11 +773,81 @@ func (x *AnalysisState) GetVersion() int64 {
 	return 0
 }
 
+func (x *AnalysisState) GetSeenEventIds() []string {
+	if x != nil {
+		return x.SeenEventIds
+	}
+	return nil
+}
+
+func (x *AnalysisState) GetStepDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StepDeadline
+	}
+	return nil
+}
+
+func (x *AnalysisState) GetScrapeAttempt() int32 {
+	if x != nil {
+		return x.ScrapeAttempt
+	}
+	return 0
+}
+
+func (x *AnalysisState) GetScrapeRequestedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScrapeRequestedAt
+	}
+	return nil
+}
+
+func (x *AnalysisState) GetScrapeFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScrapeFinishedAt
+	}
+	return nil
+}
+
+func (x *AnalysisState) GetPagesScraped() int32 {
+	if x != nil {
+		return x.PagesScraped
+	}
+	return 0
+}
+
+func (x *AnalysisState) GetScrapeStatus() ScrapeStatus {
+	if x != nil {
+		return x.ScrapeStatus
+	}
+	return ScrapeStatus_SCRAPE_STATUS_UNSPECIFIED
+}
+
+func (x *AnalysisState) GetResult() *AnalysisCompleted {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *AnalysisState) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *AnalysisState) GetFailedStep() AnalysisStep {
+	if x != nil {
+		return x.FailedStep
+	}
+	return AnalysisStep_ANALYSIS_STEP_UNSPECIFIED
+}
+
 var File_market_v1_analyses_proto protoreflect.FileDescriptor
 
 const file_market_v1_analyses_proto_rawDesc = "" +
 	"\n" +
-	"\x18market/v1/analyses.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/envelope.proto\x1a\x18market/v1/keywords.proto\"\xb6\x01\n" +
+	"\x18market/v1/analyses.proto\x12\tmarket.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18market/v1/envelope.proto\x1a\x18market/v1/keywords.proto\x1a\x18market/v1/scraping.proto\"\xb6\x01\n" +
 	"\x11AnalysisRequested\x12\x18\n" +
 	"\akeyword\x18\x01 \x01(\tR\akeyword\x12 \n" +
 	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x12\x14\n" +
@@ -695,7 +871,7 @@ const file_market_v1_analyses_proto_rawDesc = "" +
 	"\vfailed_step\x18\x02 \x01(\x0e2\x17.market.v1.AnalysisStepR\n" +
 	"failedStep\x12*\n" +
 	"\x11cancelled_job_ids\x18\x03 \x03(\tR\x0fcancelledJobIds\x124\n" +
-	"\x16stale_result_available\x18\x04 \x01(\bR\x14staleResultAvailable\"\xe0\x02\n" +
+	"\x16stale_result_available\x18\x04 \x01(\bR\x14staleResultAvailable\"\xd2\x03\n" +
 	"\rAnalysisEvent\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12\x1f\n" +
 	"\vanalysis_id\x18\x02 \x01(\tR\n" +
@@ -704,8 +880,12 @@ const file_market_v1_analyses_proto_rawDesc = "" +
 	" \x01(\v2\x1c.market.v1.AnalysisRequestedH\x00R\trequested\x12C\n" +
 	"\fstep_changed\x18\v \x01(\v2\x1e.market.v1.AnalysisStepChangedH\x00R\vstepChanged\x12<\n" +
 	"\tcompleted\x18\f \x01(\v2\x1c.market.v1.AnalysisCompletedH\x00R\tcompleted\x123\n" +
-	"\x06failed\x18\r \x01(\v2\x19.market.v1.AnalysisFailedH\x00R\x06failedB\a\n" +
-	"\x05event\"\xba\x03\n" +
+	"\x06failed\x18\r \x01(\v2\x19.market.v1.AnalysisFailedH\x00R\x06failed\x12E\n" +
+	"\rscrape_status\x18\x0e \x01(\v2\x1e.market.v1.ScrapeStatusChangedH\x00R\fscrapeStatus\x12)\n" +
+	"\x04tick\x18\x0f \x01(\v2\x13.market.v1.SagaTickH\x00R\x04tickB\a\n" +
+	"\x05event\"8\n" +
+	"\bSagaTick\x12,\n" +
+	"\x03now\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xee\a\n" +
 	"\rAnalysisState\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x126\n" +
@@ -719,7 +899,19 @@ const file_market_v1_analyses_proto_rawDesc = "" +
 	"\frequested_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12%\n" +
 	"\x0efailure_reason\x18\t \x01(\tR\rfailureReason\x12\x18\n" +
 	"\aversion\x18\n" +
-	" \x01(\x03R\aversion*\xd5\x01\n" +
+	" \x01(\x03R\aversion\x12$\n" +
+	"\x0eseen_event_ids\x18\v \x03(\tR\fseenEventIds\x12?\n" +
+	"\rstep_deadline\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\fstepDeadline\x12%\n" +
+	"\x0escrape_attempt\x18\r \x01(\x05R\rscrapeAttempt\x12J\n" +
+	"\x13scrape_requested_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x11scrapeRequestedAt\x12H\n" +
+	"\x12scrape_finished_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x10scrapeFinishedAt\x12#\n" +
+	"\rpages_scraped\x18\x10 \x01(\x05R\fpagesScraped\x12<\n" +
+	"\rscrape_status\x18\x11 \x01(\x0e2\x17.market.v1.ScrapeStatusR\fscrapeStatus\x124\n" +
+	"\x06result\x18\x12 \x01(\v2\x1c.market.v1.AnalysisCompletedR\x06result\x12;\n" +
+	"\vfinished_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\x128\n" +
+	"\vfailed_step\x18\x14 \x01(\x0e2\x17.market.v1.AnalysisStepR\n" +
+	"failedStep*\xf4\x01\n" +
 	"\fAnalysisStep\x12\x1d\n" +
 	"\x19ANALYSIS_STEP_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ANALYSIS_STEP_REQUESTED\x10\x01\x12\x1a\n" +
@@ -727,7 +919,8 @@ const file_market_v1_analyses_proto_rawDesc = "" +
 	"\x18ANALYSIS_STEP_AGGREGATED\x10\x03\x12\x18\n" +
 	"\x14ANALYSIS_STEP_CACHED\x10\x04\x12\x1b\n" +
 	"\x17ANALYSIS_STEP_COMPLETED\x10\x05\x12\x18\n" +
-	"\x14ANALYSIS_STEP_FAILED\x10\x06BHZFgithub.com/marketinsightspro/marketinsights/schemas/market/v1;marketv1b\x06proto3"
+	"\x14ANALYSIS_STEP_FAILED\x10\x06\x12\x1d\n" +
+	"\x19ANALYSIS_STEP_AGGREGATING\x10\aBHZFgithub.com/marketinsightspro/marketinsights/schemas/market/v1;marketv1b\x06proto3"
 
 var (
 	file_market_v1_analyses_proto_rawDescOnce sync.Once
@@ -742,7 +935,7 @@ func file_market_v1_analyses_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_analyses_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_market_v1_analyses_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_market_v1_analyses_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_market_v1_analyses_proto_goTypes = []any{
 	(AnalysisStep)(0),             // 0: market.v1.AnalysisStep
 	(*AnalysisRequested)(nil),     // 1: market.v1.AnalysisRequested
@@ -750,32 +943,45 @@ var file_market_v1_analyses_proto_goTypes = []any{
 	(*AnalysisCompleted)(nil),     // 3: market.v1.AnalysisCompleted
 	(*AnalysisFailed)(nil),        // 4: market.v1.AnalysisFailed
 	(*AnalysisEvent)(nil),         // 5: market.v1.AnalysisEvent
-	(*AnalysisState)(nil),         // 6: market.v1.AnalysisState
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*Window)(nil),                // 8: market.v1.Window
-	(*KeywordWindowStats)(nil),    // 9: market.v1.KeywordWindowStats
-	(*Envelope)(nil),              // 10: market.v1.Envelope
+	(*SagaTick)(nil),              // 6: market.v1.SagaTick
+	(*AnalysisState)(nil),         // 7: market.v1.AnalysisState
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*Window)(nil),                // 9: market.v1.Window
+	(*KeywordWindowStats)(nil),    // 10: market.v1.KeywordWindowStats
+	(*Envelope)(nil),              // 11: market.v1.Envelope
+	(*ScrapeStatusChanged)(nil),   // 12: market.v1.ScrapeStatusChanged
+	(ScrapeStatus)(0),             // 13: market.v1.ScrapeStatus
 }
 var file_market_v1_analyses_proto_depIdxs = []int32{
-	7,  // 0: market.v1.AnalysisRequested.deadline:type_name -> google.protobuf.Timestamp
+	8,  // 0: market.v1.AnalysisRequested.deadline:type_name -> google.protobuf.Timestamp
 	0,  // 1: market.v1.AnalysisStepChanged.step:type_name -> market.v1.AnalysisStep
-	8,  // 2: market.v1.AnalysisCompleted.window:type_name -> market.v1.Window
-	9,  // 3: market.v1.AnalysisCompleted.summary:type_name -> market.v1.KeywordWindowStats
+	9,  // 2: market.v1.AnalysisCompleted.window:type_name -> market.v1.Window
+	10, // 3: market.v1.AnalysisCompleted.summary:type_name -> market.v1.KeywordWindowStats
 	0,  // 4: market.v1.AnalysisFailed.failed_step:type_name -> market.v1.AnalysisStep
-	10, // 5: market.v1.AnalysisEvent.envelope:type_name -> market.v1.Envelope
+	11, // 5: market.v1.AnalysisEvent.envelope:type_name -> market.v1.Envelope
 	1,  // 6: market.v1.AnalysisEvent.requested:type_name -> market.v1.AnalysisRequested
 	2,  // 7: market.v1.AnalysisEvent.step_changed:type_name -> market.v1.AnalysisStepChanged
 	3,  // 8: market.v1.AnalysisEvent.completed:type_name -> market.v1.AnalysisCompleted
 	4,  // 9: market.v1.AnalysisEvent.failed:type_name -> market.v1.AnalysisFailed
-	1,  // 10: market.v1.AnalysisState.request:type_name -> market.v1.AnalysisRequested
-	0,  // 11: market.v1.AnalysisState.step:type_name -> market.v1.AnalysisStep
-	7,  // 12: market.v1.AnalysisState.step_started:type_name -> google.protobuf.Timestamp
-	7,  // 13: market.v1.AnalysisState.requested_at:type_name -> google.protobuf.Timestamp
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	12, // 10: market.v1.AnalysisEvent.scrape_status:type_name -> market.v1.ScrapeStatusChanged
+	6,  // 11: market.v1.AnalysisEvent.tick:type_name -> market.v1.SagaTick
+	8,  // 12: market.v1.SagaTick.now:type_name -> google.protobuf.Timestamp
+	1,  // 13: market.v1.AnalysisState.request:type_name -> market.v1.AnalysisRequested
+	0,  // 14: market.v1.AnalysisState.step:type_name -> market.v1.AnalysisStep
+	8,  // 15: market.v1.AnalysisState.step_started:type_name -> google.protobuf.Timestamp
+	8,  // 16: market.v1.AnalysisState.requested_at:type_name -> google.protobuf.Timestamp
+	8,  // 17: market.v1.AnalysisState.step_deadline:type_name -> google.protobuf.Timestamp
+	8,  // 18: market.v1.AnalysisState.scrape_requested_at:type_name -> google.protobuf.Timestamp
+	8,  // 19: market.v1.AnalysisState.scrape_finished_at:type_name -> google.protobuf.Timestamp
+	13, // 20: market.v1.AnalysisState.scrape_status:type_name -> market.v1.ScrapeStatus
+	3,  // 21: market.v1.AnalysisState.result:type_name -> market.v1.AnalysisCompleted
+	8,  // 22: market.v1.AnalysisState.finished_at:type_name -> google.protobuf.Timestamp
+	0,  // 23: market.v1.AnalysisState.failed_step:type_name -> market.v1.AnalysisStep
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_analyses_proto_init() }
@@ -785,11 +991,14 @@ func file_market_v1_analyses_proto_init() {
 	}
 	file_market_v1_envelope_proto_init()
 	file_market_v1_keywords_proto_init()
+	file_market_v1_scraping_proto_init()
 	file_market_v1_analyses_proto_msgTypes[4].OneofWrappers = []any{
 		(*AnalysisEvent_Requested)(nil),
 		(*AnalysisEvent_StepChanged)(nil),
 		(*AnalysisEvent_Completed)(nil),
 		(*AnalysisEvent_Failed)(nil),
+		(*AnalysisEvent_ScrapeStatus)(nil),
+		(*AnalysisEvent_Tick)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -797,7 +1006,7 @@ func file_market_v1_analyses_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_analyses_proto_rawDesc), len(file_market_v1_analyses_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
