@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"time"
 
 	"github.com/marketinsightspro/marketinsights/internal/broker"
@@ -15,21 +18,29 @@ type benchCmd struct {
 }
 
 type benchProjectCmd struct {
-	Rows      int `default:"100000" help:"Observations (one row each) per measurement."`
-	Runs      int `default:"3" help:"Measurements per side; medians are reported."`
-	BatchRows int `default:"5000" help:"Batch size of the projector and of the bare insert."`
+	Rows      int           `default:"100000" help:"Observations (one row each) per measurement."`
+	Runs      int           `default:"3" help:"Measurements per side; medians are reported."`
+	BatchRows int           `default:"5000" help:"Batch size of the projector and of the bare insert."`
+	Soak      time.Duration `help:"Instead, run the projector under a steady load for this long (e.g. 10m) and report whether its live heap stays flat."`
+	Rate      int           `default:"2000" help:"Events per second produced during --soak."`
 }
 
 func (c *benchProjectCmd) Run(e *env) error {
-	kcfg, stop, err := benchKafka(e)
+	kcfg, stop, err := benchKafka(e, c.Soak > 0)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	rep, err := benchmark.Project(e.ctx, benchmark.Options{
+	opts := benchmark.Options{
 		Kafka: kcfg, ClickHouse: e.cfg.ClickHouse, Rows: c.Rows, Runs: c.Runs, BatchRows: c.BatchRows,
 		FlushInterval: 500 * time.Millisecond, Log: e.log,
-	})
+	}
+	var rep any
+	if c.Soak > 0 {
+		rep, err = benchmark.Soak(e.ctx, opts, c.Soak, c.Rate, max(c.Soak/30, time.Second))
+	} else {
+		rep, err = benchmark.Project(e.ctx, opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -39,11 +50,16 @@ func (c *benchProjectCmd) Run(e *env) error {
 }
 
 // benchKafka returns the configured cluster, or an in-memory embedded broker on a free port
-// when none is configured (the benchmark never touches the demo's broker and its data).
-func benchKafka(e *env) (config.Kafka, func(), error) {
+// when none is configured (the benchmark never touches the demo's broker and its data). With
+// separate, the broker runs in a child process, so that the heap measured is the projector's
+// alone (the embedded broker keeps every record in memory).
+func benchKafka(e *env, separate bool) (config.Kafka, func(), error) {
 	kcfg := e.cfg.Kafka
 	if !kcfg.Embedded() {
 		return kcfg, func() {}, nil
+	}
+	if separate {
+		return childBroker(e, kcfg)
 	}
 	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Logger: e.log})
 	if err != nil {
@@ -51,4 +67,40 @@ func benchKafka(e *env) (config.Kafka, func(), error) {
 	}
 	kcfg.Brokers = []string{b.Addr()}
 	return kcfg, func() { b.Close() }, nil
+}
+
+// childBroker runs `marketinsights broker --in-memory` on a free port in a child process.
+func childBroker(e *env, kcfg config.Kafka) (config.Kafka, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return kcfg, nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return kcfg, nil, err
+	}
+	cmd := exec.Command(self, "broker", "--in-memory", "--no-topics", "--addr", addr, "--log-level", "warn")
+	cmd.Stderr = e.stderr
+	if err := cmd.Start(); err != nil {
+		return kcfg, nil, fmt.Errorf("start a child broker: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return kcfg, nil, fmt.Errorf("child broker on %s did not start in 20 s", addr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	kcfg.Brokers = []string{addr}
+	return kcfg, stop, nil
 }
