@@ -44,6 +44,10 @@ type Options struct {
 	Metrics *Metrics
 	// Client options added to the Kafka client (tests use them to shorten timeouts).
 	Client []kgo.Opt
+	// OnWritten, when set, is called with the records of every batch right after its rows were
+	// written (before the commit), from the goroutine that wrote them; benchmarks measure
+	// freshness with it.
+	OnWritten func(recs []*kgo.Record, at time.Time)
 }
 
 func (o *Options) defaults() {
@@ -349,6 +353,13 @@ func (p *Projector[R]) write(ctx context.Context, items []item[R], n int, paused
 		p.opts.Metrics.wrote(p.sink.Name(), len(rows), time.Since(start), err)
 		if err == nil {
 			p.written.Add(int64(len(rows)))
+			if p.opts.OnWritten != nil {
+				recs := make([]*kgo.Record, len(items))
+				for i, it := range items {
+					recs[i] = it.rec
+				}
+				p.opts.OnWritten(recs, time.Now())
+			}
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -8,13 +8,41 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/marketinsightspro/marketinsights/bench"
 	"github.com/marketinsightspro/marketinsights/internal/broker"
 	"github.com/marketinsightspro/marketinsights/internal/config"
 	"github.com/marketinsightspro/marketinsights/projections/benchmark"
 )
 
 type benchCmd struct {
-	Project benchProjectCmd `cmd:"" help:"Measure the ClickHouse projector against a bare clickhouse-go batch insert of the same rows in the same run; prints JSON."`
+	Project  benchProjectCmd  `cmd:"" help:"Measure the ClickHouse projector against a bare clickhouse-go batch insert of the same rows in the same run; prints JSON."`
+	Pipeline benchPipelineCmd `cmd:"" help:"Run every processor and projector on a synthetic market stream; report throughput per stage against a trivial goka counter and a bare consumer measured in the same run, freshness, CPU and memory, as JSON."`
+}
+
+type benchPipelineCmd struct {
+	Events   int           `default:"100000" help:"Input events (observations and search pages) in throughput mode."`
+	Keywords int           `default:"50" help:"Keywords of the synthetic market."`
+	Products int           `default:"5000" help:"Products of the synthetic market (at least 48 per keyword)."`
+	Rate     int           `help:"Freshness mode: produce this many events per second for --duration while the pipeline runs, and report event-time-to-visible quantiles."`
+	Duration time.Duration `default:"1m" help:"Length of the freshness run."`
+}
+
+func (c *benchPipelineCmd) Run(e *env) error {
+	kcfg, stop, err := benchKafka(e, true)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rep, err := bench.Pipeline(e.ctx, bench.Options{
+		Kafka: kcfg, ClickHouse: e.cfg.ClickHouse, Events: c.Events, Keywords: c.Keywords, Products: c.Products,
+		Rate: c.Rate, Duration: c.Duration, Log: e.log,
+	})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
 
 type benchProjectCmd struct {
