@@ -95,9 +95,10 @@ func New[R any](cfg config.Kafka, sink Sink[R], opts Options) (*Projector[R], er
 	if opts.Start != nil {
 		start = *opts.Start
 	}
-	kopts := []kgo.Opt{kgo.DisableAutoCommit(), kgo.ProducerLinger(0)}
+	kopts := []kgo.Opt{kgo.ProducerLinger(0)}
 	if opts.Group != "" {
 		kopts = append(kopts,
+			kgo.DisableAutoCommit(), // franz-go refuses commit options without a group
 			kgo.ConsumerGroup(opts.Group),
 			kgo.ConsumeTopics(opts.Topic),
 			kgo.ConsumeResetOffset(start),
@@ -128,7 +129,12 @@ func (p *Projector[R]) Written() int64 { return p.written.Load() }
 // Run projects until ctx ends (or, in replay mode, until every partition reached Until); pending
 // rows are written and committed before it returns. It closes the Kafka client.
 func (p *Projector[R]) Run(ctx context.Context) error {
-	defer p.cl.Close()
+	defer func() {
+		// A poll blocks rebalances until AllowRebalance (BlockRebalanceOnPoll): without it, Close
+		// waits forever to leave the group.
+		p.cl.AllowRebalance()
+		p.cl.Close()
+	}()
 	remaining := map[int32]int64{}
 	for part, end := range p.opts.Until {
 		if end > 0 {
