@@ -14,7 +14,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
-
 )
 
 // privateRedis is a redis-server of one test, which the test may kill and restart (the shared

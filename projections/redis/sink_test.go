@@ -191,9 +191,9 @@ func TestWindowSink(t *testing.T) {
 		end     time.Duration
 	}{
 		{windowUpdate(1, kw, tum, time.Hour, time.Hour, 2), true, "2", time.Hour},
-		{windowUpdate(2, kw, tum, time.Hour, time.Hour, 1), false, "2", time.Hour},     // older version
-		{windowUpdate(1, kw, tum, time.Hour, time.Hour, 2), false, "2", time.Hour},     // redelivered
-		{windowUpdate(3, kw, tum, time.Hour, time.Hour, 5), true, "5", time.Hour},      // newer version
+		{windowUpdate(2, kw, tum, time.Hour, time.Hour, 1), false, "2", time.Hour},      // older version
+		{windowUpdate(1, kw, tum, time.Hour, time.Hour, 2), false, "2", time.Hour},      // redelivered
+		{windowUpdate(3, kw, tum, time.Hour, time.Hour, 5), true, "5", time.Hour},       // newer version
 		{windowUpdate(4, kw, tum, time.Hour, 2*time.Hour, 1), true, "1", 2 * time.Hour}, // later window
 		{windowUpdate(5, kw, tum, time.Hour, time.Hour, 9), false, "1", 2 * time.Hour},  // earlier window's final
 	}
