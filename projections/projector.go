@@ -203,7 +203,7 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 			rows, err := p.sink.Rows(r)
 			if err != nil {
 				if err := p.deadLetter(ctx, r, err); err != nil {
-					return err
+					return p.stopped(ctx, err) // not committed: dead-lettered again after a restart
 				}
 				rows = nil // kept as an item without rows, so its offset is committed with its batch
 			}
