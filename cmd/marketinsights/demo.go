@@ -61,17 +61,17 @@ func (c *demoCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	readModels := "off (--no-read-models)"
+	models := "off (--no-read-models)"
 	waitProjectors := func() error { return nil }
 	if !c.NoReadModels {
-		projs, err := startProjectors(e, kcfg, []string{"clickhouse"}, projectorFlags{BatchRows: 5000, FlushInterval: 500 * time.Millisecond}, reg)
+		projs, err := startProjectors(e, kcfg, readModels, projectorFlags{BatchRows: 5000, FlushInterval: 200 * time.Millisecond, KeywordRetention: 24 * time.Hour, AnomalyCap: 1000}, reg)
 		if err != nil {
 			return fmt.Errorf("start the projectors (is ClickHouse up? `deploy/local/services up`; or --no-read-models): %w", err)
 		}
 		defer projs.close()
 		waitProjectors = projs.wait
-		readModels = fmt.Sprintf("ClickHouse database %s at %s (try: clickhouse-client --port %s -d %s -q 'SELECT count() FROM observations')",
-			e.cfg.ClickHouse.Database, e.cfg.ClickHouse.Addr, portOf(e.cfg.ClickHouse.Addr), e.cfg.ClickHouse.Database)
+		models = fmt.Sprintf("ClickHouse database %s at %s (try: clickhouse-client --port %s -d %s -q 'SELECT count() FROM observations')\n  Redis:    %s, keys under %s<generation>: (docs/redis.md)",
+			e.cfg.ClickHouse.Database, e.cfg.ClickHouse.Addr, portOf(e.cfg.ClickHouse.Addr), e.cfg.ClickHouse.Database, e.cfg.Redis.Addr, e.cfg.Redis.Prefix)
 	}
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
@@ -86,12 +86,12 @@ Market Insights Pro demo is running.
   SQL:      %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
             notifications with webhook delivery, the analysis saga), sandbox marketplace,
-            ClickHouse projectors.
-  Not yet:  scraper workers, Redis projection, API and report page; they join the demo as
+            ClickHouse and Redis projectors.
+  Not yet:  scraper workers, API and report page; they join the demo as
             their issues land. Meanwhile feed the processors with 'marketinsights produce'
             ('marketinsights analyze KEYWORD --follow' waits for a scrape worker).
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, readModels)
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, models)
 	err = errors.Join(procs.wait(), waitProjectors())
 	e.log.Info("demo stopped")
 	return err

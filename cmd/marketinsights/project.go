@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
+	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
 	"github.com/marketinsightspro/marketinsights/projections"
 	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
+	redisproj "github.com/marketinsightspro/marketinsights/projections/redis"
 )
 
 // readModels are the read models `project` and `replay` know, in the order "all" starts them.
@@ -76,8 +79,19 @@ type projectCmd struct {
 
 // projectorFlags are the settings of the projectors, shared by `project`, `replay` and `demo`.
 type projectorFlags struct {
-	BatchRows     int           `default:"5000" help:"Write a batch when this many rows are pending."`
-	FlushInterval time.Duration `default:"500ms" help:"Write pending rows at least this often."`
+	BatchRows        int           `default:"5000" help:"Write a batch when this many rows are pending."`
+	FlushInterval    time.Duration `default:"500ms" help:"Write pending rows at least this often."`
+	KeywordRetention time.Duration `default:"24h" help:"Redis: a product leaves a keyword's sorted sets when the keyword's newest page is this much newer (event time) than the last page listing it."`
+	AnomalyCap       int           `default:"1000" help:"Redis: anomalies kept in the global feed and in each keyword's feed."`
+}
+
+func (f projectorFlags) redisOptions() redisproj.Options {
+	return redisproj.Options{KeywordRetention: f.KeywordRetention, AnomalyCap: f.AnomalyCap}
+}
+
+// redisGroup is the consumer group of a Redis sink: projector-redis-<what>.
+func redisGroup(s *redisproj.Sink) string {
+	return "projector-" + strings.ReplaceAll(s.Name(), "/", "-")
 }
 
 func (f projectorFlags) options(e *env, m *projections.Metrics) projections.Options {
@@ -138,8 +152,29 @@ func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFla
 				runners = append(runners, p)
 			}
 		case "redis":
-			closeAll()
-			return nil, errors.New("the Redis projection is not built yet")
+			rdb, err := redisproj.Open(e.ctx, e.cfg.Redis)
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			closers = append(closers, func() { rdb.Close() })
+			sinks, err := redisproj.Sinks(e.ctx, redisproj.NewKeyspace(rdb, e.cfg.Redis.Prefix), f.redisOptions())
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			procs, err := redisproj.Projectors(kcfg, sinks, func(s *redisproj.Sink) projections.Options {
+				o := f.options(e, m)
+				o.Group = redisGroup(s)
+				return o
+			})
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			for _, p := range procs {
+				runners = append(runners, p)
+			}
 		default:
 			closeAll()
 			return nil, usageError{fmt.Errorf("unknown read model %q: want one of %v or all", target, readModels)}
@@ -208,8 +243,132 @@ func (c *replayCmd) Run(e *env) error {
 			}
 			fmt.Fprintln(e.stdout)
 		case "redis":
-			return errors.New("the Redis projection is not built yet")
+			if err := c.replayRedis(e, fromMillis); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// replayRedis rebuilds the Redis read models into a new generation: Begin makes the live
+// projectors write every change to it as well, the replay fills it from the topics up to their
+// end offsets, and Switch makes it current; the old generation is then deleted.
+func (c *replayCmd) replayRedis(e *env, fromMillis int64) error {
+	rdb, err := redisproj.Open(e.ctx, e.cfg.Redis)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	ks := redisproj.NewKeyspace(rdb, e.cfg.Redis.Prefix)
+	gen, err := ks.Begin(e.ctx)
+	if err != nil {
+		return err
+	}
+	abort := func(cause error) error {
+		ctx := context.WithoutCancel(e.ctx)
+		if err := ks.Abort(ctx, gen); err != nil {
+			e.log.Warn("abort the replay's generation", "generation", gen, "err", err)
+		}
+		if _, err := ks.DeleteGeneration(ctx, gen); err != nil {
+			e.log.Warn("delete the replay's generation", "generation", gen, "err", err)
+		}
+		return cause
+	}
+	opts := c.redisOptions()
+	opts.Generation = gen
+	sinks, err := redisproj.Sinks(e.ctx, ks, opts)
+	if err != nil {
+		return abort(err)
+	}
+	adm, err := kafkaclient.NewAdmin(e.cfg.Kafka, e.log)
+	if err != nil {
+		return abort(err)
+	}
+	defer adm.Close()
+	starts, ends := map[string]map[int32]int64{}, map[string]map[int32]int64{}
+	var total int64
+	for _, s := range sinks {
+		from, until, err := replayOffsets(e.ctx, adm, s.Topic(), fromMillis)
+		if err != nil {
+			return abort(err)
+		}
+		starts[s.Topic()], ends[s.Topic()] = from, until
+		for p, end := range until {
+			total += max(end-from[p], 0)
+		}
+	}
+	procs, err := redisproj.Projectors(e.cfg.Kafka, sinks, func(s *redisproj.Sink) projections.Options {
+		o := c.options(e, nil)
+		o.From, o.Until = starts[s.Topic()], ends[s.Topic()]
+		return o
+	})
+	if err != nil {
+		return abort(err)
+	}
+	done := func() int64 {
+		var n int64
+		for _, p := range procs {
+			n += p.Consumed()
+		}
+		return n
+	}
+	stop := showProgress(e, "replay redis", done, func() int64 { return total }, func() string {
+		return fmt.Sprintf("%d of %d records", done(), total)
+	})
+	err = redisproj.Run(e.ctx, procs)
+	stop()
+	if err == nil && e.ctx.Err() != nil {
+		err = e.ctx.Err()
+	}
+	if err != nil {
+		return abort(fmt.Errorf("replay into Redis generation %s: %w", gen, err))
+	}
+	old, err := ks.Switch(e.ctx, gen)
+	if err != nil {
+		return abort(err)
+	}
+	removed := int64(0)
+	if old != "" {
+		// A live batch that read the pointers just before the switch may still write the old
+		// generation: give it a moment before deleting.
+		time.Sleep(2 * c.FlushInterval)
+		if removed, err = ks.DeleteGeneration(e.ctx, old); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "redis: rebuilt generation %s from %d records and made it current", gen, done())
+	if old != "" {
+		fmt.Fprintf(e.stdout, "; deleted %d keys of %s", removed, old)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// replayOffsets lists topic's start offsets (earliest, or at fromMillis when non-zero) and end
+// offsets per partition.
+func replayOffsets(ctx context.Context, adm *kadm.Client, topic string, fromMillis int64) (from, until map[int32]int64, err error) {
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list end offsets of %s: %w", topic, err)
+	}
+	var starts kadm.ListedOffsets
+	if fromMillis != 0 {
+		starts, err = adm.ListOffsetsAfterMilli(ctx, fromMillis, topic)
+	} else {
+		starts, err = adm.ListStartOffsets(ctx, topic)
+	}
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list start offsets of %s: %w", topic, err)
+	}
+	from, until = map[int32]int64{}, map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { until[o.Partition] = o.Offset })
+	starts.Each(func(o kadm.ListedOffset) { from[o.Partition] = o.Offset })
+	return from, until, nil
 }
