@@ -31,6 +31,7 @@ import (
 	"github.com/marketinsightspro/marketinsights/processors/products"
 	"github.com/marketinsightspro/marketinsights/projections"
 	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
+	redisproj "github.com/marketinsightspro/marketinsights/projections/redis"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -41,6 +42,8 @@ type Options struct {
 	Kafka config.Kafka
 	// ClickHouse is the server; the benchmark creates and drops its own database.
 	ClickHouse config.ClickHouse
+	// Redis is the server; the benchmark writes under its own prefix and deletes it after.
+	Redis config.Redis
 	// Events is the number of input events (observations and search pages) in throughput mode.
 	Events int
 	// Keywords and Products shape the synthetic market.
@@ -110,6 +113,7 @@ type Report struct {
 	EndToEnd     Stage    `json:"end_to_end"`
 	Goal         float64  `json:"end_to_end_goal_ratio_to_counter"`
 	FreshnessCH  *Latency `json:"freshness_clickhouse,omitempty"`
+	FreshnessRD  *Latency `json:"freshness_redis,omitempty"`
 	CPUSeconds   float64  `json:"cpu_seconds"`
 	CPUCores     float64  `json:"cpu_cores_used"`
 	PeakRSSMB    float64  `json:"peak_rss_mb"`
@@ -230,6 +234,7 @@ func Pipeline(ctx context.Context, o Options) (Report, error) {
 	ratio(&rep.EndToEnd)
 	if o.Rate > 0 {
 		rep.FreshnessCH = p.freshness.latency()
+		rep.FreshnessRD = p.freshnessRedis.latency()
 	}
 	return rep, nil
 }
@@ -430,18 +435,23 @@ type running struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	errs      chan error
-	freshness *samples
+	freshness      *samples
+	freshnessRedis *samples
+	closers        []func()
 }
 
 func (r *running) stop() {
 	r.cancel()
 	r.wg.Wait()
+	for _, c := range r.closers {
+		c()
+	}
 }
 
 // startPipeline starts the processors and ClickHouse projectors of the run.
 func startPipeline(ctx context.Context, o Options, env gokaenv.Env, n names, conn driver.Conn) (*running, error) {
 	rctx, cancel := context.WithCancel(ctx)
-	r := &running{cancel: cancel, errs: make(chan error, 32), freshness: &samples{}}
+	r := &running{cancel: cancel, errs: make(chan error, 32), freshness: &samples{}, freshnessRedis: &samples{}}
 	m := processors.NewMetrics(prometheus.NewRegistry())
 
 	count := func() (*atomic.Int64, goka.ProcessorOption) {
@@ -529,6 +539,58 @@ func startPipeline(ctx context.Context, o Options, env gokaenv.Env, n names, con
 		}
 		p := ps[0]
 		r.stages = append(r.stages, &stage{name: "clickhouse/" + t.Name, inputs: []string{n.topic(t.Topic)}, after: after, consumed: p.Consumed})
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			if err := p.Run(rctx); err != nil {
+				r.errs <- err
+			}
+		}()
+	}
+	rdb, err := redisproj.Open(ctx, o.Redis)
+	if err != nil {
+		r.stop()
+		return nil, err
+	}
+	prefix := o.Redis.Prefix + "bench" + n.suffix[len(".bench-"):] + ":"
+	r.closers = append(r.closers, func() {
+		ks := redisproj.NewKeyspace(rdb, prefix)
+		if gens, err := ks.Generations(context.WithoutCancel(ctx)); err == nil {
+			for _, g := range gens {
+				_ = rdb.Del(context.WithoutCancel(ctx), prefix+"current", prefix+"next").Err()
+				_, _ = ks.DeleteGeneration(context.WithoutCancel(ctx), g)
+			}
+		}
+		rdb.Del(context.WithoutCancel(ctx), prefix+"generation")
+		rdb.Close()
+	})
+	tmap := map[string]string{}
+	for _, t := range redisproj.Topics() {
+		tmap[t] = n.topic(t)
+	}
+	sinks, err := redisproj.Sinks(ctx, redisproj.NewKeyspace(rdb, prefix), redisproj.Options{Topics: tmap})
+	if err != nil {
+		r.stop()
+		return nil, err
+	}
+	rps, err := redisproj.Projectors(o.Kafka, sinks, func(s *redisproj.Sink) projections.Options {
+		opts := projections.Options{Group: "bench-" + strings.ReplaceAll(s.Name(), "/", "-") + n.suffix, Log: o.Log, Metrics: pm, FlushInterval: 200 * time.Millisecond}
+		if s.Name() == "redis/keywords" {
+			opts.OnWritten = r.freshnessRedis.observe
+		}
+		return opts
+	})
+	if err != nil {
+		r.stop()
+		return nil, err
+	}
+	redisAfter := map[string][]string{
+		n.topic(topics.ProductChanges): {"products (goka)"}, n.topic(topics.SearchResults): nil,
+		n.topic(topics.KeywordWindows): {"keywords (goka)"}, n.topic(topics.Anomalies): {"anomalies (goka)", "keywords (goka)"},
+	}
+	for i, p := range rps {
+		s := sinks[i]
+		r.stages = append(r.stages, &stage{name: s.Name(), inputs: []string{s.Topic()}, after: redisAfter[s.Topic()], consumed: p.Consumed})
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

@@ -34,7 +34,7 @@ func (c *benchPipelineCmd) Run(e *env) error {
 	}
 	defer stop()
 	rep, err := bench.Pipeline(e.ctx, bench.Options{
-		Kafka: kcfg, ClickHouse: e.cfg.ClickHouse, Events: c.Events, Keywords: c.Keywords, Products: c.Products,
+		Kafka: kcfg, ClickHouse: e.cfg.ClickHouse, Redis: e.cfg.Redis, Events: c.Events, Keywords: c.Keywords, Products: c.Products,
 		Rate: c.Rate, Duration: c.Duration, Log: e.log,
 	})
 	if err != nil {
