@@ -431,10 +431,10 @@ type stage struct {
 
 // running is the started pipeline.
 type running struct {
-	stages    []*stage
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	errs      chan error
+	stages         []*stage
+	cancel         context.CancelFunc
+	wg             sync.WaitGroup
+	errs           chan error
 	freshness      *samples
 	freshnessRedis *samples
 	closers        []func()
