@@ -79,6 +79,9 @@ func (p *privateRedis) kill() {
 // TestRedisDownWhileEventsFlow kills Redis while events flow, restarts it a few seconds later and
 // checks that the projection ends equal to writing every event once, and that no change was
 // published twice.
+// redisOutage is how long Redis is down while events flow.
+const redisOutage = 30 * time.Second
+
 func TestRedisDownWhileEventsFlow(t *testing.T) {
 	var events []proto.Message
 	for i := range 200 {
@@ -104,8 +107,12 @@ func TestRedisDownWhileEventsFlow(t *testing.T) {
 	before := msgs.drain(t)
 
 	priv.kill()
-	kr.produce(t, events[100:300]...)
-	time.Sleep(3 * time.Second) // the projectors retry with backoff, fetching paused
+	// Redis stays down for redisOutage while events keep flowing; the projectors retry with
+	// backoff, fetching paused.
+	for i, step := 100, 20; i < 300; i += step { // ten steps
+		kr.produce(t, events[i:min(i+step, 300)]...)
+		time.Sleep(redisOutage / 10)
+	}
 	bin, _ := exec.LookPath("redis-server")
 	priv.start(t, bin)
 	kr.produce(t, events[300:]...)
