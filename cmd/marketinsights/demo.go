@@ -57,10 +57,12 @@ func (c *demoCmd) Run(e *env) error {
 		sandboxURL = sb.URL + "/s?k=portable+charger"
 	}
 	reg := newRegistry()
+	kcfg = withClientMetrics(kcfg, reg)
 	procs, err := startProcessors(e, kcfg, processRoles, c.processorFlags, reg)
 	if err != nil {
 		return err
 	}
+	groups := procs.groups
 	readModels := "off (--no-read-models)"
 	waitProjectors := func() error { return nil }
 	if !c.NoReadModels {
@@ -70,9 +72,15 @@ func (c *demoCmd) Run(e *env) error {
 		}
 		defer projs.close()
 		waitProjectors = projs.wait
+		groups = append(groups, projs.groups...)
 		readModels = fmt.Sprintf("ClickHouse database %s at %s (try: clickhouse-client --port %s -d %s -q 'SELECT count() FROM observations')",
 			e.cfg.ClickHouse.Database, e.cfg.ClickHouse.Addr, portOf(e.cfg.ClickHouse.Addr), e.cfg.ClickHouse.Database)
 	}
+	stopLag, err := registerLag(e, kcfg, reg, groups)
+	if err != nil {
+		return err
+	}
+	defer stopLag()
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
 		return err
