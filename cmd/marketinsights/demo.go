@@ -89,7 +89,10 @@ func (c *demoCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, `
 Market Insights Pro demo is running.
   Kafka:    %s (%d topics; try: marketinsights tail %s --from earliest)
-  Metrics:  http://%s/metrics (readiness: /readyz)
+  Metrics:  http://%s/metrics (readiness: /readyz); every role's, scraped by the local
+            Prometheus at http://127.0.0.1:19090 (deploy/prometheus/prometheus.yml, alerts.yml)
+  Grafana:  dashboards in %s (not installed here, Debian has no
+            package: import them into a Grafana, or run docker compose; docs/operations.md)
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
   SQL:      %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
@@ -99,7 +102,7 @@ Market Insights Pro demo is running.
             their issues land. Meanwhile feed the processors with 'marketinsights produce'
             ('marketinsights analyze KEYWORD --follow' waits for a scrape worker).
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, readModels)
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, dashboardsHint(), sandboxURL, readModels)
 	err = errors.Join(procs.wait(), waitProjectors())
 	e.log.Info("demo stopped")
 	return err

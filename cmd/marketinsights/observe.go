@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
@@ -33,4 +36,15 @@ func registerLag(e *env, k config.Kafka, reg prometheus.Registerer, groups []str
 		return nil, err
 	}
 	return func() { reg.Unregister(c); adm.Close() }, nil
+}
+
+// dashboardsHint says where the Grafana dashboards are: the absolute path of dashboards/ when
+// the demo runs from the repository (as `make demo` does), else the folder's name.
+func dashboardsHint() string {
+	if abs, err := filepath.Abs("dashboards"); err == nil {
+		if _, err := os.Stat(filepath.Join(abs, "market-overview.json")); err == nil {
+			return abs
+		}
+	}
+	return "dashboards/ of the repository"
 }
