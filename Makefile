@@ -41,8 +41,8 @@ services: ## Start ClickHouse, Redis, Prometheus (and install Chromium) on loopb
 	$(SERVICES) up
 
 .PHONY: services-test
-services-test:
-	$(SERVICES) up clickhouse redis
+services-test:  # prometheus: the dashboards' and alerts' tests run Debian's prometheus and promtool
+	$(SERVICES) up clickhouse redis prometheus
 
 .PHONY: services-down
 services-down: ## Stop every local service.
@@ -66,8 +66,8 @@ proto-check: ## Lint the contracts, refuse breaking changes, check the generated
 	@$(BUF) build -o - | cmp -s - schemas/descriptor.binpb || { echo "schemas/descriptor.binpb differs from the contracts: a reviewed, non-breaking change needs make proto"; exit 1; }
 
 .PHONY: docs
-docs: ## Regenerate docs/topics.md and docs/asyncapi.yaml from the catalog.
-	$(GO) generate ./topics/
+docs: ## Regenerate docs/topics.md and docs/asyncapi.yaml from the catalog, and dashboards/*.json.
+	$(GO) generate ./topics/ ./dashboards/
 
 .PHONY: clean
 clean: ## Remove build output (not .data/).

@@ -57,10 +57,12 @@ func (c *demoCmd) Run(e *env) error {
 		sandboxURL = sb.URL + "/s?k=portable+charger"
 	}
 	reg := newRegistry()
+	kcfg = withClientMetrics(kcfg, reg)
 	procs, err := startProcessors(e, kcfg, processRoles, c.processorFlags, reg)
 	if err != nil {
 		return err
 	}
+	groups := procs.groups
 	models := "off (--no-read-models)"
 	waitProjectors := func() error { return nil }
 	if !c.NoReadModels {
@@ -70,9 +72,15 @@ func (c *demoCmd) Run(e *env) error {
 		}
 		defer projs.close()
 		waitProjectors = projs.wait
+		groups = append(groups, projs.groups...)
 		models = fmt.Sprintf("ClickHouse database %s at %s (try: clickhouse-client --port %s -d %s -q 'SELECT count() FROM observations')\n  Redis:    %s, keys under %s<generation>: (docs/redis.md)",
 			e.cfg.ClickHouse.Database, e.cfg.ClickHouse.Addr, portOf(e.cfg.ClickHouse.Addr), e.cfg.ClickHouse.Database, e.cfg.Redis.Addr, e.cfg.Redis.Prefix)
 	}
+	stopLag, err := registerLag(e, kcfg, reg, groups)
+	if err != nil {
+		return err
+	}
+	defer stopLag()
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
 		return err
@@ -81,7 +89,10 @@ func (c *demoCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, `
 Market Insights Pro demo is running.
   Kafka:    %s (%d topics; try: marketinsights tail %s --from earliest)
-  Metrics:  http://%s/metrics (readiness: /readyz)
+  Metrics:  http://%s/metrics (readiness: /readyz); every role's, scraped by the local
+            Prometheus at http://127.0.0.1:19090 (deploy/prometheus/prometheus.yml, alerts.yml)
+  Grafana:  dashboards in %s (not installed here, Debian has no
+            package: import them into a Grafana, or run docker compose; docs/operations.md)
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
   SQL:      %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
@@ -91,7 +102,7 @@ Market Insights Pro demo is running.
             their issues land. Meanwhile feed the processors with 'marketinsights produce'
             ('marketinsights analyze KEYWORD --follow' waits for a scrape worker).
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, models)
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, dashboardsHint(), sandboxURL, models)
 	err = errors.Join(procs.wait(), waitProjectors())
 	e.log.Info("demo stopped")
 	return err

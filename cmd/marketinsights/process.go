@@ -56,10 +56,16 @@ func (c *processCmd) Run(e *env) error {
 		roles = processRoles
 	}
 	reg := newRegistry()
-	run, err := startProcessors(e, e.cfg.Kafka, roles, c.processorFlags, reg)
+	kcfg := withClientMetrics(e.cfg.Kafka, reg)
+	run, err := startProcessors(e, kcfg, roles, c.processorFlags, reg)
 	if err != nil {
 		return err
 	}
+	stopLag, err := registerLag(e, kcfg, reg, run.groups)
+	if err != nil {
+		return err
+	}
+	defer stopLag()
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, run.ready)
 	if err != nil {
 		return err
@@ -70,8 +76,9 @@ func (c *processCmd) Run(e *env) error {
 
 // runningProcessors is a set of started roles.
 type runningProcessors struct {
-	ready func() bool
-	wait  func() error
+	ready  func() bool
+	wait   func() error
+	groups []string // the consumer groups of the roles
 }
 
 func newRegistry() *prometheus.Registry {
@@ -92,6 +99,7 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 	m := processors.NewMetrics(reg)
 	var procs []*goka.Processor
 	var extras []func(context.Context) error
+	var groups []string
 	for _, role := range roles {
 		switch role {
 		case "products":
@@ -144,6 +152,7 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 				return nil, fmt.Errorf("build webhook deliverer: %w", err)
 			}
 			extras = append(extras, d.Run)
+			groups = append(groups, notifications.DeliveryGroup)
 		case "analyses":
 			ac := analyses.DefaultConfig()
 			ac.Keywords.AllowedLateness = f.AllowedLateness
@@ -198,8 +207,12 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 			}
 		}()
 	}
+	for _, p := range procs {
+		groups = append(groups, string(p.Graph().Group()))
+	}
 	e.log.Info("processors starting", "roles", roles, "brokers", kcfg.BootstrapBrokers(), "storage", genv.StorageDir)
 	return &runningProcessors{
+		groups: groups,
 		ready: func() bool {
 			for _, p := range procs {
 				if _, ok := ready.Load(p); !ok {

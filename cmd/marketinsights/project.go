@@ -104,11 +104,17 @@ func (c *projectCmd) Run(e *env) error {
 		targets = readModels
 	}
 	reg := newRegistry()
-	run, err := startProjectors(e, e.cfg.Kafka, targets, c.projectorFlags, reg)
+	kcfg := withClientMetrics(e.cfg.Kafka, reg)
+	run, err := startProjectors(e, kcfg, targets, c.projectorFlags, reg)
 	if err != nil {
 		return err
 	}
 	defer run.close()
+	stopLag, err := registerLag(e, kcfg, reg, run.groups)
+	if err != nil {
+		return err
+	}
+	defer stopLag()
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, func() bool { return true })
 	if err != nil {
 		return err
@@ -119,8 +125,9 @@ func (c *projectCmd) Run(e *env) error {
 
 // runningProjectors are started projectors.
 type runningProjectors struct {
-	wait  func() error
-	close func()
+	wait   func() error
+	close  func()
+	groups []string // the consumer groups of the projectors
 }
 
 // startProjectors migrates ClickHouse (when projected into) and starts one projector per table
@@ -128,6 +135,7 @@ type runningProjectors struct {
 func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFlags, reg prometheus.Registerer) (*runningProjectors, error) {
 	m := projections.NewMetrics(reg)
 	var runners []projections.Runner
+	var groups []string
 	var closers []func()
 	closeAll := func() {
 		for _, c := range closers {
@@ -150,6 +158,9 @@ func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFla
 			}
 			for _, p := range procs {
 				runners = append(runners, p)
+			}
+			for _, t := range chproj.Tables() {
+				groups = append(groups, chproj.GroupPrefix+t.Name)
 			}
 		case "redis":
 			rdb, err := redisproj.Open(e.ctx, e.cfg.Redis)
@@ -175,6 +186,9 @@ func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFla
 			for _, p := range procs {
 				runners = append(runners, p)
 			}
+			for _, s := range sinks {
+				groups = append(groups, redisGroup(s))
+			}
 		default:
 			closeAll()
 			return nil, usageError{fmt.Errorf("unknown read model %q: want one of %v or all", target, readModels)}
@@ -183,7 +197,7 @@ func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFla
 	e.log.Info("projectors starting", "read_models", targets, "projectors", len(runners), "brokers", kcfg.BootstrapBrokers())
 	done := make(chan error, 1)
 	go func() { done <- projections.RunAll(e.ctx, runners...) }()
-	return &runningProjectors{wait: func() error { return <-done }, close: closeAll}, nil
+	return &runningProjectors{wait: func() error { return <-done }, close: closeAll, groups: groups}, nil
 }
 
 // openMigrated creates the configured database if needed, applies the migrations and returns

@@ -41,6 +41,10 @@ type Kafka struct {
 	Replication  int16         `default:"-1" help:"Replication factor of created topics; -1 takes the broker's default." env:"MIP_KAFKA_REPLICATION"`
 	ClientID     string        `name:"client-id" default:"marketinsights" help:"Client id sent to the brokers." env:"MIP_KAFKA_CLIENT_ID"`
 	DialTimeout  time.Duration `default:"10s" help:"Timeout of a broker connection attempt." env:"MIP_KAFKA_DIAL_TIMEOUT"`
+
+	// ClientHooks, when not nil, returns the franz-go hooks (kgo.Hook values) of each new client,
+	// such as its Prometheus metrics. The program sets it; it is not a setting.
+	ClientHooks func() []any `kong:"-" yaml:"-"`
 }
 
 // ClickHouse configures the ClickHouse connection (native protocol).

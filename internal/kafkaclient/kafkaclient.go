@@ -14,7 +14,8 @@ import (
 	"github.com/marketinsightspro/marketinsights/internal/config"
 )
 
-// New returns a client for the configured brokers; extra options are applied after the shared ones.
+// New returns a client for the configured brokers, with the hooks of cfg.ClientHooks; extra
+// options are applied after the shared ones.
 func New(cfg config.Kafka, log *slog.Logger, extra ...kgo.Opt) (*kgo.Client, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.BootstrapBrokers()...),
@@ -26,6 +27,11 @@ func New(cfg config.Kafka, log *slog.Logger, extra ...kgo.Opt) (*kgo.Client, err
 	}
 	if log != nil {
 		opts = append(opts, kgo.WithLogger(kslog.New(slog.New(quiet{log.Handler()}).With("component", "kafka"))))
+	}
+	if cfg.ClientHooks != nil {
+		for _, h := range cfg.ClientHooks() {
+			opts = append(opts, kgo.WithHooks(h))
+		}
 	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
