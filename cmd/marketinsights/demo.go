@@ -1,8 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
+
+	"github.com/marketinsightspro/marketinsights/internal/config"
+	"github.com/marketinsightspro/marketinsights/scraper/fetch"
 
 	"github.com/marketinsightspro/marketinsights/internal/broker"
 	"github.com/marketinsightspro/marketinsights/sandbox"
@@ -10,8 +15,11 @@ import (
 )
 
 type demoCmd struct {
-	InMemory    bool   `help:"Keep the embedded broker's data in memory instead of <data-dir>/broker."`
-	SandboxAddr string `default:"127.0.0.1:18080" placeholder:"HOST:PORT" help:"Address of the sandbox marketplace the demo runs (empty: none)."`
+	InMemory    bool          `help:"Keep the embedded broker's data in memory instead of <data-dir>/broker."`
+	SandboxAddr string        `default:"127.0.0.1:18080" placeholder:"HOST:PORT" help:"Address of the sandbox marketplace the demo runs (empty: none)."`
+	Scrape      bool          `default:"true" negatable:"" help:"Run scrape workers against the sandbox and track every sandbox keyword (--no-scrape: none)."`
+	TrackEvery  time.Duration `default:"5m" help:"Period of the tracked sandbox keywords' scrapes (five simulated hours at the sandbox's pace)."`
+	TrackPages  int           `default:"3" help:"Search pages of a tracked keyword's job."`
 	processorFlags
 }
 
@@ -44,8 +52,10 @@ func (c *demoCmd) Run(e *env) error {
 		c.WebhookSecret = secret
 	}
 	sandboxURL := "(off)"
+	var sb *sandbox.Running
 	if c.SandboxAddr != "" {
-		sb, err := sandbox.Start(e.ctx, c.SandboxAddr, sandbox.Options{Config: sandbox.Config{Seed: 1}, Acceleration: 60, Logger: e.log})
+		var err error
+		sb, err = sandbox.Start(e.ctx, c.SandboxAddr, sandbox.Options{Config: sandbox.Config{Seed: 1}, Acceleration: 60, Logger: e.log})
 		if err != nil {
 			return fmt.Errorf("start the sandbox marketplace on %s (set --sandbox-addr): %w", c.SandboxAddr, err)
 		}
@@ -57,6 +67,22 @@ func (c *demoCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	scraping := "off (--no-scrape, or no sandbox)"
+	var scraper *runningScraper
+	if c.Scrape && sb != nil {
+		sc, tf := demoScrape(e.cfg.Scrape, sb, c.TrackEvery, c.TrackPages)
+		scraper, err = startScraper(e, kcfg, sc, tf, true, reg)
+		if errors.Is(err, fetch.ErrNoChromium) {
+			e.log.Warn("no Chromium: the demo scrapes with the plain HTTP fetcher (deploy/local/services up chromium installs it)")
+			sc.Fetcher = "http"
+			scraper, err = startScraper(e, kcfg, sc, tf, true, reg)
+		}
+		if err != nil {
+			return errors.Join(err, procs.wait())
+		}
+		scraping = fmt.Sprintf("%s fetcher, %d keywords every %v (try: marketinsights scrape enqueue --keyword 'portable charger' --priority high --follow)",
+			sc.Fetcher, len(tf.Track), tf.Every)
+	}
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
 		return err
@@ -67,13 +93,31 @@ Market Insights Pro demo is running.
   Kafka:    %s (%d topics; try: marketinsights tail %s --from earliest)
   Metrics:  http://%s/metrics (readiness: /readyz)
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
+  Scraping: %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
-            notifications with webhook delivery), sandbox marketplace.
-  Not yet:  scraper workers, projectors, API and report page; they join the demo as
-            their issues land. Meanwhile feed the processors with 'marketinsights produce'.
+            notifications with webhook delivery), sandbox marketplace, scrape workers
+            and the schedule of the sandbox's keywords.
+  Not yet:  analysis saga, projectors, API and report page; they join the demo as
+            their issues land.
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL)
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, scraping)
 	err = procs.wait()
+	if scraper != nil {
+		err = errors.Join(err, scraper.wait())
+	}
 	e.log.Info("demo stopped")
 	return err
+}
+
+// demoScrape is the scraper configuration of the demo: the configured one, pointed at the
+// sandbox (private addresses allowed, every marketplace fetched from it, at least 20 requests a
+// second), tracking every sandbox keyword.
+func demoScrape(sc config.Scrape, sb *sandbox.Running, every time.Duration, pages int) (config.Scrape, trackFlags) {
+	sc.AllowPrivate = true
+	if sc.BaseURL == "" {
+		sc.BaseURL = sb.URL
+	}
+	sc.Rate = max(sc.Rate, 20)
+	tf := trackFlags{Track: sb.Server.Market().Keywords(), Every: every, Jitter: every / 2, TrackPages: pages, Marketplace: "amazon.com"}
+	return sc, tf
 }
