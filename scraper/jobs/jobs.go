@@ -52,7 +52,7 @@ func ResolveSite(marketplace, override string) (Site, error) {
 		return Site{Base: u}, nil
 	}
 	mp = strings.TrimPrefix(mp, "www.")
-	if strings.ContainsAny(mp, "/?#@ ") || !strings.Contains(mp, ".") {
+	if !isDomain(mp) {
 		return Site{}, fmt.Errorf("marketplace %q: want a domain such as amazon.com or an http(s) URL", marketplace)
 	}
 	if override != "" {
@@ -64,6 +64,26 @@ func ResolveSite(marketplace, override string) (Site, error) {
 		return Site{Marketplace: mp, Base: u, MarketplaceParam: true}, nil
 	}
 	return Site{Marketplace: mp, Base: &url.URL{Scheme: "https", Host: "www." + mp}}, nil
+}
+
+// isDomain reports whether s is a lower-case DNS name of at least two labels of letters, digits
+// and inner hyphens.
+func isDomain(s string) bool {
+	labels := strings.Split(s, ".")
+	if len(s) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Host is the lower-case host name the site's pages come from (the key of rate limits and

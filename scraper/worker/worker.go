@@ -324,12 +324,13 @@ func (w *Worker) runJob(p *pending) (after func()) {
 		}
 	}
 	if out.err == nil {
+		// Remember first: whoever reads the final status and asks again finds the memory updated.
+		w.remember(a)
 		if err := w.produce(w.jobCtx, a.status(out.status, out.reason)); err != nil {
 			log.Error("produce the final status", "err", err)
 			w.handBack(p)
 			return nil
 		}
-		w.remember(a)
 		log.Info("scrape job done", "status", out.status.String(), "pages", a.pagesDone, "listings", a.listings,
 			"events", len(a.records), "seconds", elapsed.Seconds(), "reason", out.reason)
 		w.m.job(statusLabel(out.status), elapsed.Seconds())
