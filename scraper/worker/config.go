@@ -93,6 +93,9 @@ type Config struct {
 	// "changed" and for stale answers (default 10,000 products, 1,000 pages).
 	RememberProducts int
 	RememberPages    int
+	// CancelLookback is how far back the worker reads the status topic for CANCELLED statuses
+	// at start (default 1 h).
+	CancelLookback time.Duration
 	// CommitInterval is how often finished offsets are committed (default 1 s).
 	CommitInterval time.Duration
 	// ShutdownGrace is how long a shutdown waits for running jobs before handing them back
@@ -157,6 +160,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RememberPages <= 0 {
 		c.RememberPages = 1000
+	}
+	if c.CancelLookback <= 0 {
+		c.CancelLookback = time.Hour
 	}
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = time.Second

@@ -35,6 +35,7 @@ type Worker struct {
 	queueOf map[string]jobs.Queue
 
 	offsets *offsets
+	cancels *cancellations
 	fpMu    sync.Mutex
 	fps     *jobs.Fingerprints
 	last    *lru[*lastPage]
@@ -105,6 +106,10 @@ func New(kcfg config.Kafka, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("scrape worker: %w", err)
 	}
 	w.cl = cl
+	if w.cancels, err = newCancellations(kcfg, w); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("scrape worker: %w", err)
+	}
 	return w, nil
 }
 
@@ -122,6 +127,7 @@ func (w *Worker) run(ctx context.Context) error {
 	var bg sync.WaitGroup
 	bg.Go(func() { w.dispatch(ctx) })
 	bg.Go(func() { w.commitLoop(ctx) })
+	bg.Go(func() { w.cancels.run(ctx) })
 	w.log.Info("scrape worker started", "group", w.cfg.Group, "topics", w.cfg.Topics.Requests, "concurrency", w.cfg.Concurrency,
 		"weights", w.cfg.Weights.String())
 	for {
@@ -164,13 +170,14 @@ func (w *Worker) run(ctx context.Context) error {
 		w.log.Warn("scrape worker: final commit", "err", err)
 	}
 	w.cl.Close()
+	w.cancels.close()
 	w.log.Info("scrape worker stopped", "handed_back", handedBack)
 	return nil
 }
 
 // Close releases the client of a worker that never ran.
 func (w *Worker) Close() {
-	w.runOnce.Do(func() { w.cl.Close() })
+	w.runOnce.Do(func() { w.cl.Close(); w.cancels.close() })
 }
 
 // accept decodes a request record and queues it, or ends it at once (undecodable, a duplicate,
@@ -200,6 +207,11 @@ func (w *Worker) accept(ctx context.Context, r *kgo.Record) {
 	p.key = p.req.GetJobId() + "/" + strconv.Itoa(int(max(p.req.GetAttempt(), 1)))
 	if _, ok := w.done.get(p.key); ok {
 		w.log.Debug("scrape request already run", "job", p.req.GetJobId(), "attempt", p.req.GetAttempt())
+		w.finish(p)
+		return
+	}
+	if w.cancels.isCancelled(p.req.GetJobId()) {
+		w.log.Info("scrape request of a cancelled job dropped", "job", p.req.GetJobId())
 		w.finish(p)
 		return
 	}
@@ -300,11 +312,29 @@ func (w *Worker) runJob(p *pending) (after func()) {
 		defer cancel()
 	}
 	log := w.log.With("job", req.GetJobId(), "attempt", a.number(), "keyword", a.keyword, "priority", p.queue.String())
+	if w.cancels.isCancelled(req.GetJobId()) {
+		log.Info("scrape job cancelled before it started")
+		w.end(p)
+		return nil
+	}
+	ctx, release := w.cancels.watch(ctx, req.GetJobId())
+	defer release()
 	out := a.run(ctx)
 	elapsed := w.cfg.Now().Sub(a.started)
 	if w.jobCtx.Err() != nil {
 		log.Info("scrape job handed back at shutdown")
 		w.handBack(p)
+		return nil
+	}
+	if errors.Is(context.Cause(ctx), errCancelled) {
+		reason := fmt.Sprintf("cancelled while running, after %d of %d pages; nothing observed", a.pagesDone, a.pagesTotal)
+		if err := w.produce(w.jobCtx, a.status(marketv1.ScrapeStatus_SCRAPE_STATUS_CANCELLED, reason)); err != nil {
+			w.handBack(p)
+			return nil
+		}
+		log.Info("scrape job cancelled", "reason", reason)
+		w.m.job("cancelled", elapsed.Seconds())
+		w.end(p)
 		return nil
 	}
 	if !deadline.IsZero() && !w.cfg.Now().Before(deadline) {
@@ -368,12 +398,14 @@ func (w *Worker) runJob(p *pending) (after func()) {
 // retryLater re-requests the job with attempt+1 after delay; the request's offset is committed
 // only then, so a shutdown during the wait hands the attempt back.
 func (w *Worker) retryLater(p *pending, a *attempt, delay time.Duration, log *slog.Logger) {
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-w.stopping:
+	cancelled, stopped := w.cancels.sleep(p.req.GetJobId(), delay, w.stopping)
+	if stopped {
 		w.handBack(p)
+		return
+	}
+	if cancelled {
+		log.Info("scrape job cancelled while waiting to retry")
+		w.end(p)
 		return
 	}
 	next := &marketv1.ScrapeRequested{Envelope: &marketv1.Envelope{
@@ -593,6 +625,8 @@ func statusLabel(s marketv1.ScrapeStatus) string {
 		return "retrying"
 	case marketv1.ScrapeStatus_SCRAPE_STATUS_STALE:
 		return "stale"
+	case marketv1.ScrapeStatus_SCRAPE_STATUS_CANCELLED:
+		return "cancelled"
 	}
 	return "other"
 }

@@ -487,3 +487,64 @@ func waitStatus(t *testing.T, r *rig, job string, s marketv1.ScrapeStatus) {
 		}
 	}
 }
+
+// TestCancelledStatusStopsTheJob: a CANCELLED status written by someone else (the saga's
+// compensation) stops a running job before its next page, with nothing observed, and drops a
+// queued one without running it.
+func TestCancelledStatusStopsTheJob(t *testing.T) {
+	r := newRig(t, 20)
+	kw := keywordWithPages(t, r.sb, 3, 0)
+	setFaults(t, r.sb, sandbox.FaultRule{PathPrefix: "/s", Latency: sandbox.Duration(time.Second)})
+	w, _ := r.start(t, Config{Fetcher: r.fetcher(t, true, fetch.PoliteConfig{}), MaxProductPages: -1})
+	cancelJob := func(job string) {
+		st := &marketv1.ScrapeStatusChanged{Envelope: marketv1.NewEnvelope("analysis-saga", job, time.Now()), JobId: job,
+			Status: marketv1.ScrapeStatus_SCRAPE_STATUS_CANCELLED, Reason: "analysis timed out"}
+		ct := topics.MustLookup(topics.ScrapeStatus)
+		ct.Name = r.topics.Status
+		rec, err := topics.NewRecord(ct, job, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := r.enqueue(t, Request{Keyword: kw.Keyword, Pages: 3, Queue: jobs.High})
+	waitStatus(t, r, running.JobId, marketv1.ScrapeStatus_SCRAPE_STATUS_RUNNING)
+	cancelJob(running.JobId)
+	// The saga's CANCELLED is followed by the worker's, which says what became of the run.
+	deadline := time.Now().Add(10 * time.Second)
+	found := false
+	for !found && time.Now().Before(deadline) {
+		for _, m := range r.readAll(t, r.topics.Status, topics.ScrapeStatus) {
+			s := m.(*marketv1.ScrapeStatusChanged)
+			found = found || (s.JobId == running.JobId && s.GetEnvelope().GetProducer() != "analysis-saga" &&
+				s.GetStatus() == marketv1.ScrapeStatus_SCRAPE_STATUS_CANCELLED && strings.Contains(s.GetReason(), "cancelled while running"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !found {
+		t.Fatal("the worker did not report the running job cancelled")
+	}
+	if n := len(r.readRecords(t, r.topics.SearchResults)); n != 0 {
+		t.Fatalf("%d pages observed by a cancelled job", n)
+	}
+
+	queued := NewRequest(Request{Keyword: kw.Keyword, Pages: 1, Queue: jobs.Low, Producer: "test"}, time.Now())
+	cancelJob(queued.JobId)
+	for !w.cancels.isCancelled(queued.JobId) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := Enqueue(context.Background(), r.cl, r.topics, queued); err != nil {
+		t.Fatal(err)
+	}
+	// A job after it runs normally; by then the cancelled one was consumed and dropped.
+	after := r.enqueue(t, Request{Keyword: kw.Keyword, Pages: 1, Queue: jobs.Low})
+	setFaults(t, r.sb)
+	r.follow(t, after.JobId)
+	for _, m := range r.readAll(t, r.topics.Status, topics.ScrapeStatus) {
+		if s := m.(*marketv1.ScrapeStatusChanged); s.JobId == queued.JobId && s.GetEnvelope().GetProducer() != "analysis-saga" {
+			t.Fatalf("the cancelled job was run: %v", s)
+		}
+	}
+}
