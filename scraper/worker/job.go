@@ -32,14 +32,29 @@ var (
 	ErrBadRequest = errors.New("bad scrape request")
 	// ErrNoEarlierResult is wrapped when a breaker is open and no earlier result can answer.
 	ErrNoEarlierResult = errors.New("circuit breaker open and no earlier result to answer from")
+	// errClientStatus is wrapped when a search page answered a 4xx status that asking again
+	// will not change (not 408 or 429, which the fetcher retries, nor 403, a block).
+	errClientStatus = errors.New("the marketplace refused the request")
 )
+
+// statusError is the error of a search page that answered a status other than 200.
+func statusError(p int, url string, status int) error {
+	switch {
+	case status == http.StatusForbidden:
+		return fmt.Errorf("search page %d: %s answered status %d: %w", p, url, status, ErrBlocked)
+	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		return fmt.Errorf("search page %d: %s answered status %d: %w", p, url, status, errClientStatus)
+	}
+	return fmt.Errorf("search page %d: %s answered status %d", p, url, status)
+}
 
 // classify says how a failed attempt is retried.
 func classify(err error) jobs.Class {
 	switch {
 	case errors.Is(err, ErrBlocked):
 		return jobs.Blocked
-	case errors.Is(err, fetch.ErrForbiddenURL), errors.Is(err, fetch.ErrDisallowed), errors.Is(err, ErrBadRequest):
+	case errors.Is(err, fetch.ErrForbiddenURL), errors.Is(err, fetch.ErrDisallowed), errors.Is(err, ErrBadRequest),
+		errors.Is(err, errClientStatus):
 		return jobs.Permanent
 	case errors.Is(err, fetch.ErrCircuitOpen), errors.Is(err, ErrNoEarlierResult):
 		return jobs.Unavailable
@@ -65,6 +80,7 @@ type attempt struct {
 	site        jobs.Site
 	keyword     string
 	started     time.Time
+	emitMu      sync.Mutex // orders the progress statuses
 
 	mu         sync.Mutex
 	pagesDone  int32
@@ -245,7 +261,7 @@ func (a *attempt) searchPage(ctx context.Context, p int) (*parse.SearchPage, err
 	}
 	if pg.Status != http.StatusOK {
 		a.w.m.page("search", "failed")
-		return nil, fmt.Errorf("search page %d: %s answered status %d", p, url, pg.Status)
+		return nil, statusError(p, url, pg.Status)
 	}
 	sp, err := parse.Search(bytes.NewReader(pg.Body), parse.Options{Marketplace: a.site.Marketplace, BaseURL: pg.URL})
 	if err != nil {

@@ -99,6 +99,9 @@ func New(kcfg config.Kafka, cfg Config) (*Worker, error) {
 		kgo.ConsumeTopics(cfg.Topics.Requests[:]...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
+		// No rebalance between a poll and the acceptance of its records: revoke callbacks never
+		// race the accepting of records of the partitions they take away.
+		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, lost map[string][]int32) { w.release(ctx, lost, true) }),
 		kgo.OnPartitionsLost(func(ctx context.Context, cl *kgo.Client, lost map[string][]int32) { w.release(ctx, lost, false) }),
 	)
@@ -133,6 +136,7 @@ func (w *Worker) run(ctx context.Context) error {
 	for {
 		fetches := w.cl.PollRecords(ctx, 64)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
+			w.cl.AllowRebalance() // leaving the group at Close is a rebalance too
 			break
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
@@ -141,6 +145,7 @@ func (w *Worker) run(ctx context.Context) error {
 			}
 		})
 		fetches.EachRecord(func(r *kgo.Record) { w.accept(ctx, r) })
+		w.cl.AllowRebalance()
 	}
 	close(w.stopping)
 	bg.Wait()
@@ -571,8 +576,11 @@ func (w *Worker) produceAsync(r *kgo.Record) {
 	})
 }
 
-// progress reports the attempt's progress.
+// progress reports the attempt's progress; the attempt's statuses are produced in the order of
+// their counts, though product pages finish on several goroutines.
 func (w *Worker) progress(a *attempt, s marketv1.ScrapeStatus, reason string) {
+	a.emitMu.Lock()
+	defer a.emitMu.Unlock()
 	w.produceAsync(a.status(s, reason))
 }
 

@@ -1,7 +1,13 @@
 package worker
 
 import (
+	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/marketinsightspro/marketinsights/scraper/fetch"
+	"github.com/marketinsightspro/marketinsights/scraper/jobs"
+	"github.com/marketinsightspro/marketinsights/scraper/parse"
 )
 
 func TestOffsetsCommitOnlyBelowTheFirstUnfinished(t *testing.T) {
@@ -88,5 +94,33 @@ func TestOffsetsNewGenerationAfterForget(t *testing.T) {
 	}
 	if !o.done(p, g2, 1) || o.inFlight() != 0 {
 		t.Fatal("the new generation's job was not counted")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		err  error
+		want jobs.Class
+	}{
+		{fmt.Errorf("page: %w", ErrBlocked), jobs.Blocked},
+		{statusError(1, "u", 403), jobs.Blocked},
+		{statusError(1, "u", 404), jobs.Permanent},
+		{statusError(1, "u", 410), jobs.Permanent},
+		{statusError(1, "u", 429), jobs.Transient},
+		{statusError(1, "u", 408), jobs.Transient},
+		{statusError(1, "u", 500), jobs.Transient},
+		{fmt.Errorf("x: %w", fetch.ErrForbiddenURL), jobs.Permanent},
+		{fmt.Errorf("x: %w", fetch.ErrDisallowed), jobs.Permanent},
+		{fmt.Errorf("x: %w", ErrBadRequest), jobs.Permanent},
+		{&fetch.CircuitOpenError{Host: "h", State: "open"}, jobs.Unavailable},
+		{fmt.Errorf("x: %w", ErrNoEarlierResult), jobs.Unavailable},
+		{&fetch.StatusError{URL: "u", Status: 503, Attempts: 4}, jobs.Transient},
+		{fmt.Errorf("parse: %w", parse.ErrUnrecognized), jobs.Transient},
+		{errors.New("connection reset"), jobs.Transient},
+	}
+	for _, tc := range cases {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
