@@ -97,7 +97,6 @@ func startScraper(e *env, kcfg config.Kafka, sc config.Scrape, tf trackFlags, wo
 		runs = append(runs, w.Run)
 	}
 	if len(tf.Track) > 0 {
-		q := jobs.Normal
 		cl, err := kafkaclient.New(kcfg, e.log)
 		if err != nil {
 			for _, c := range closers {
@@ -107,7 +106,7 @@ func startScraper(e *env, kcfg config.Kafka, sc config.Scrape, tf trackFlags, wo
 		}
 		closers = append(closers, func() error { cl.Close(); return nil })
 		s := &worker.Scheduler{Client: cl, Schedule: jobs.Schedule{Every: tf.Every, Jitter: tf.Jitter}, Pages: tf.TrackPages,
-			Queue: q, Producer: "scheduler", Logger: e.log.With("role", "schedule")}
+			Producer: "scheduler", Logger: e.log.With("role", "schedule")}
 		if err := s.Schedule.Validate(); err != nil {
 			return nil, usageError{fmt.Errorf("--every %v --jitter %v: %w", tf.Every, tf.Jitter, err)}
 		}

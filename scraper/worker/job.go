@@ -108,8 +108,10 @@ func newAttempt(w *Worker, req *marketv1.ScrapeRequested) *attempt {
 	if corr == "" {
 		corr = req.GetJobId()
 	}
-	return &attempt{w: w, req: req, reqID: req.GetEnvelope().GetEventId(), correlation: corr,
+	a := &attempt{w: w, req: req, reqID: req.GetEnvelope().GetEventId(), correlation: corr,
 		keyword: jobs.NormalizeKeyword(req.GetKeyword()), started: w.cfg.Now(), fetched: map[string]bool{}}
+	a.site, _ = jobs.ResolveSite(req.GetMarketplace(), w.cfg.BaseURL) // run reports a bad marketplace
+	return a
 }
 
 // number is the attempt number (1 for a request that does not say).
@@ -169,7 +171,7 @@ func (a *attempt) run(ctx context.Context) outcome {
 		a.w.progress(a, marketv1.ScrapeStatus_SCRAPE_STATUS_RUNNING, "")
 		if sp.NoResults || len(sp.Listings) == 0 {
 			if p < pages {
-				a.note(fmt.Sprintf("no results after page %d", p-1))
+				a.note(fmt.Sprintf("the keyword has %d page(s) of results", p-1))
 				a.setTotal(int32(p))
 			}
 			break

@@ -148,9 +148,8 @@ type Scheduler struct {
 	Keywords []Tracked
 	// Pages per job (default 1).
 	Pages int
-	// Queue is the priority of scheduled jobs (normal by default: the zero Queue is High, so
-	// set it).
-	Queue jobs.Queue
+	// Priority of scheduled jobs; unspecified is normal.
+	Priority marketv1.Priority
 	// Producer is the envelope's producer (default "scheduler").
 	Producer string
 	// Now is the clock (default time.Now).
@@ -188,7 +187,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				slot := next[i]
 				mp := mpOr(k.Marketplace)
 				id := jobs.ScheduledJobID(mp, k.Keyword, s.Pages, slot)
-				req := NewRequest(Request{JobID: id, Keyword: k.Keyword, Marketplace: mp, Pages: s.Pages, Queue: s.Queue,
+				req := NewRequest(Request{JobID: id, Keyword: k.Keyword, Marketplace: mp, Pages: s.Pages, Queue: jobs.QueueOf(s.Priority),
 					RequestedBy: "schedule", Deadline: slot.Add(s.Schedule.Every), Producer: producer,
 					EventID: jobs.EventID(id, 1, "request")}, now())
 				if err := Enqueue(ctx, s.Client, s.Topics, req); err != nil {

@@ -23,7 +23,7 @@ func TestTwoSchedulersMakeOneJob(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		s := &Scheduler{Client: r.k.Client(t), Topics: r.topics, Schedule: sched, Keywords: []Tracked{{Keyword: kw.Keyword}},
-			Pages: 2, Queue: jobs.Normal}
+			Pages: 2}
 		wg.Go(func() {
 			if err := s.Run(ctx); err != nil {
 				t.Error(err)
