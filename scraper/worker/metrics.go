@@ -21,7 +21,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	return &metrics{
 		jobs: f.NewCounterVec(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "scrape", Name: "jobs_total",
-			Help: "Job attempts ended, by final status of the attempt (succeeded, failed, blocked, retrying, stale)."}, []string{"status"}),
+			Help: "Job attempts ended, by final status of the attempt (succeeded, failed, blocked, retrying, stale, cancelled)."}, []string{"status"}),
 		pages: f.NewCounterVec(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "scrape", Name: "pages_total",
 			Help: "Pages fetched, by kind (search, product) and result (ok, blocked, failed, not_found)."}, []string{"kind", "result"}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "marketinsights", Subsystem: "scrape", Name: "job_duration_seconds",

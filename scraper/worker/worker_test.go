@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/marketinsightspro/marketinsights/sandbox"
@@ -352,7 +355,8 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 	r := newRig(t, 14)
 	kw := keywordWithPages(t, r.sb, 1, 0)
 	setFaults(t, r.sb, sandbox.FaultRule{PathPrefix: "/s", Rate503: 1})
-	r.start(t, Config{Fetcher: r.fetcher(t, true, fetch.PoliteConfig{BreakerFailures: 100}),
+	reg := prometheus.NewRegistry()
+	r.start(t, Config{Fetcher: r.fetcher(t, true, fetch.PoliteConfig{BreakerFailures: 100}), Registerer: reg,
 		Retry: jobs.Policy{MaxAttempts: 3, BaseBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
 	req := r.enqueue(t, Request{Keyword: kw.Keyword, Pages: 1, Queue: jobs.Low})
 	ss := r.follow(t, req.JobId)
@@ -397,6 +401,17 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 	}
 	if last := m.(*marketv1.ScrapeRequested); last.GetAttempt() != 3 {
 		t.Fatalf("dead letter holds attempt %d, want the last (3)", last.GetAttempt())
+	}
+	counts := counters(t, reg)
+	for name, want := range map[string]float64{
+		`marketinsights_scrape_jobs_total{status="failed"}`:                1,
+		`marketinsights_scrape_jobs_total{status="retrying"}`:              2,
+		`marketinsights_scrape_pages_total{kind="search",result="failed"}`: 3,
+		`marketinsights_scrape_jobs_total{status="succeeded"}`:             0,
+	} {
+		if counts[name] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", name, counts[name], want, counts)
+		}
 	}
 }
 
@@ -546,5 +561,44 @@ func TestCancelledStatusStopsTheJob(t *testing.T) {
 		if s := m.(*marketv1.ScrapeStatusChanged); s.JobId == queued.JobId && s.GetEnvelope().GetProducer() != "analysis-saga" {
 			t.Fatalf("the cancelled job was run: %v", s)
 		}
+	}
+}
+
+// TestProductJob runs a product job (kind PRODUCT): one observation per product page, and a
+// product the marketplace does not list (404) skipped without failing the job.
+func TestProductJob(t *testing.T) {
+	r := newRig(t, 23)
+	var tr sandbox.Truth
+	getJSON(t, r.sb.URL+"/_truth", &tr)
+	var asins []string
+	for _, p := range tr.Products {
+		if p.Active && len(asins) < 3 {
+			asins = append(asins, p.ASIN)
+		}
+	}
+	asins = append(asins, "B0NOTLISTD")
+	r.start(t, Config{Fetcher: r.fetcher(t, true, fetch.PoliteConfig{})})
+	req := &marketv1.ScrapeRequested{Envelope: marketv1.NewEnvelope("test", "job-p", time.Now()), JobId: "job-p",
+		Kind: marketv1.ScrapeKind_SCRAPE_KIND_PRODUCT, Marketplace: "amazon.com", Asins: asins, Priority: marketv1.Priority_PRIORITY_LOW, Attempt: 1}
+	if err := Enqueue(context.Background(), r.cl, r.topics, req); err != nil {
+		t.Fatal(err)
+	}
+	ss := r.follow(t, req.JobId)
+	if f := ss[len(ss)-1]; f.GetStatus() != marketv1.ScrapeStatus_SCRAPE_STATUS_SUCCEEDED || f.GetPagesDone() != 4 || f.GetPagesTotal() != 4 {
+		t.Fatalf("statuses %s, reason %q", statuses(ss), f.GetReason())
+	}
+	var got []string
+	for _, m := range r.readAll(t, r.topics.Products, topics.ProductObservations) {
+		po := m.(*marketv1.ProductObserved)
+		if po.GetSource() != marketv1.ObservationSource_OBSERVATION_SOURCE_PRODUCT_PAGE || po.GetAttributes().GetTitle() == "" {
+			t.Errorf("observation %v", po)
+		}
+		got = append(got, po.GetAsin())
+	}
+	sort.Strings(got)
+	want := slices.Clone(asins[:3])
+	sort.Strings(want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("observed %v, want %v", got, want)
 	}
 }
