@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -55,7 +56,8 @@ func (c *demoCmd) Run(e *env) error {
 	var sb *sandbox.Running
 	if c.SandboxAddr != "" {
 		var err error
-		sb, err = sandbox.Start(e.ctx, c.SandboxAddr, sandbox.Options{Config: sandbox.Config{Seed: 1}, Acceleration: 60, Logger: e.log})
+		// The sandbox outlives e.ctx (closed by the deferred Close) so running scrape jobs can finish.
+		sb, err = sandbox.Start(context.WithoutCancel(e.ctx), c.SandboxAddr, sandbox.Options{Config: sandbox.Config{Seed: 1}, Acceleration: 60, Logger: e.log})
 		if err != nil {
 			return fmt.Errorf("start the sandbox marketplace on %s (set --sandbox-addr): %w", c.SandboxAddr, err)
 		}

@@ -99,7 +99,7 @@ type Config struct {
 	// CommitInterval is how often finished offsets are committed (default 1 s).
 	CommitInterval time.Duration
 	// ShutdownGrace is how long a shutdown waits for running jobs before handing them back
-	// (default 30 s).
+	// (default 10 s).
 	ShutdownGrace time.Duration
 	// Producer is written into every envelope (default "scraper/<hostname>").
 	Producer string
@@ -168,7 +168,7 @@ func (c *Config) setDefaults() {
 		c.CommitInterval = time.Second
 	}
 	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = 30 * time.Second
+		c.ShutdownGrace = 10 * time.Second
 	}
 	if c.Producer == "" {
 		host, _ := os.Hostname()

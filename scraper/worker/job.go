@@ -92,6 +92,7 @@ type attempt struct {
 	fresh      []*lastPage // search pages fetched now, for stale answers later
 	cards      []jobs.Card
 	fetched    map[string]bool // ASINs whose product page was read
+	failed     int             // product pages that failed
 	notes      []string
 }
 
@@ -191,6 +192,7 @@ func (a *attempt) run(ctx context.Context) outcome {
 		return outcome{err: err}
 	}
 	if failed > 0 {
+		a.failed = failed
 		a.note(fmt.Sprintf("%d of %d product pages failed", failed, len(asins)))
 	}
 	return outcome{status: marketv1.ScrapeStatus_SCRAPE_STATUS_SUCCEEDED, reason: a.notesText()}
@@ -218,6 +220,7 @@ func (a *attempt) runProducts(ctx context.Context) outcome {
 		return outcome{err: fmt.Errorf("all %d product pages failed: %s", failed, a.notesText())}
 	}
 	if failed > 0 {
+		a.failed = failed
 		a.note(fmt.Sprintf("%d of %d product pages failed", failed, len(asins)))
 	}
 	return outcome{status: marketv1.ScrapeStatus_SCRAPE_STATUS_SUCCEEDED, reason: a.notesText()}

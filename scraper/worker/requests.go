@@ -159,7 +159,9 @@ type Scheduler struct {
 }
 
 // Run requests the current slot of every keyword at once, then each next slot when it starts,
-// until ctx ends. Each job's deadline is the start of its keyword's next slot.
+// until ctx ends. Each job's deadline is the end of its keyword's next slot: a job may wait
+// behind others for up to a period, but one not done when its successor's period ends is
+// pointless. At most two jobs of a keyword are therefore pending at once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.Schedule.Validate(); err != nil {
 		return err
@@ -188,7 +190,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				mp := mpOr(k.Marketplace)
 				id := jobs.ScheduledJobID(mp, k.Keyword, s.Pages, slot)
 				req := NewRequest(Request{JobID: id, Keyword: k.Keyword, Marketplace: mp, Pages: s.Pages, Queue: jobs.QueueOf(s.Priority),
-					RequestedBy: "schedule", Deadline: slot.Add(s.Schedule.Every), Producer: producer,
+					RequestedBy: "schedule", Deadline: slot.Add(2 * s.Schedule.Every), Producer: producer,
 					EventID: jobs.EventID(id, 1, "request")}, now())
 				if err := Enqueue(ctx, s.Client, s.Topics, req); err != nil {
 					if ctx.Err() != nil {

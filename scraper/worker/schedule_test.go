@@ -46,9 +46,9 @@ func TestTwoSchedulersMakeOneJob(t *testing.T) {
 		t.Fatalf("requests %v, want two of one job with one event id", reqs)
 	}
 	slot := sched.Slot("amazon.com", kw.Keyword, time.Now())
-	if reqs[0].JobId != jobs.ScheduledJobID("amazon.com", kw.Keyword, 2, slot) || !reqs[0].GetDeadline().AsTime().Equal(slot.Add(time.Hour)) ||
+	if reqs[0].JobId != jobs.ScheduledJobID("amazon.com", kw.Keyword, 2, slot) || !reqs[0].GetDeadline().AsTime().Equal(slot.Add(2*time.Hour)) ||
 		reqs[0].GetRequestedBy() != "schedule" || reqs[0].GetPriority() != marketv1.Priority_PRIORITY_NORMAL {
-		t.Fatalf("request %v: want the slot's job id, the next slot as deadline", reqs[0])
+		t.Fatalf("request %v: want the slot's job id, the end of the next slot as deadline", reqs[0])
 	}
 	_, stop := r.start(t, Config{Fetcher: r.fetcher(t, true, fetch.PoliteConfig{}), MaxProductPages: -1})
 	ss := r.follow(t, reqs[0].JobId)

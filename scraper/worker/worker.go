@@ -322,12 +322,25 @@ func (w *Worker) runJob(p *pending) (after func()) {
 		w.end(p)
 		return nil
 	}
+	if !deadline.IsZero() && !w.cfg.Now().Before(deadline) {
+		reason := "deadline " + deadline.UTC().Format(time.RFC3339) + " passed while the job was queued; dropped"
+		if err := w.produce(w.jobCtx, a.status(marketv1.ScrapeStatus_SCRAPE_STATUS_FAILED, reason)); err != nil {
+			w.handBack(p)
+			return nil
+		}
+		log.Info("scrape job past its deadline", "reason", reason)
+		w.m.job("failed", 0)
+		w.end(p)
+		return nil
+	}
 	ctx, release := w.cancels.watch(ctx, req.GetJobId())
 	defer release()
 	out := a.run(ctx)
 	elapsed := w.cfg.Now().Sub(a.started)
-	if w.jobCtx.Err() != nil {
-		log.Info("scrape job handed back at shutdown")
+	if w.jobCtx.Err() != nil || (w.isStopping() && (out.err != nil || a.failed > 0)) {
+		// During a shutdown only a clean success counts: a failure may be the shutdown's (the
+		// browser gone, connections closed), so the next owner runs the attempt again.
+		log.Info("scrape job handed back at shutdown", "err", out.err, "failed_pages", a.failed)
 		w.handBack(p)
 		return nil
 	}
@@ -430,6 +443,16 @@ func (w *Worker) retryLater(p *pending, a *attempt, delay time.Duration, log *sl
 	}
 	log.Info("scrape job re-requested", "next_attempt", next.Attempt, "after", delay)
 	w.end(p)
+}
+
+// isStopping reports whether the shutdown has begun.
+func (w *Worker) isStopping() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // remember keeps what a finished attempt saw: the card fingerprints of the products whose pages
