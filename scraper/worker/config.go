@@ -67,7 +67,8 @@ type Config struct {
 	Group string
 	// Fetcher gets the pages (required), normally a *fetch.Polite around a Chrome or HTTP fetcher.
 	Fetcher fetch.Fetcher
-	// Breakers tells the breaker state of hosts (optional; nil: always closed).
+	// Breakers tells the breaker state of hosts (default: the Fetcher, when it tells them, as
+	// *fetch.Polite does; else always closed).
 	Breakers BreakerStates
 	// Concurrency is the number of jobs run at once (default 2).
 	Concurrency int
@@ -135,6 +136,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Group == "" {
 		c.Group = DefaultGroup
+	}
+	if b, ok := c.Fetcher.(BreakerStates); ok && c.Breakers == nil {
+		c.Breakers = b
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 2

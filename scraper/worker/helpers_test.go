@@ -135,9 +135,6 @@ func (r *rig) start(t testing.TB, cfg Config) (w *Worker, stop func()) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = r.sb.URL
 	}
-	if p, ok := cfg.Fetcher.(*fetch.Polite); ok && cfg.Breakers == nil {
-		cfg.Breakers = p
-	}
 	if cfg.Logger == nil && testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
