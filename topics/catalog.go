@@ -161,7 +161,7 @@ var catalog = []Topic{
 		Producers: []string{"scheduler", "cli"}, Consumers: []string{"scrape"}},
 	{Name: ScrapeStatus, Kind: KindStream, Partitions: 2, Retention: day, Cleanup: CleanupDelete, Key: "job id", KeyField: "job_id",
 		Value: &marketv1.ScrapeStatusChanged{}, Summary: "Progress of every scrape job (queued, running, succeeded, failed, blocked).",
-		Producers: []string{"scrape"}, Consumers: []string{"analysis-saga", "project"}, OriginalName: "scraping-status-updates"},
+		Producers: []string{"scrape", "analysis-saga (CANCELLED)"}, Consumers: []string{"analysis-saga", "project", "scrape (CANCELLED)"}, OriginalName: "scraping-status-updates"},
 	{Name: SearchResults, Kind: KindStream, Partitions: EntityPartitions, Retention: Forever, Cleanup: CleanupDelete, Key: "keyword", KeyField: "keyword",
 		Value: &marketv1.SearchResultsObserved{}, Summary: "Every search-results page scraped or imported, listings in page order.",
 		Producers: []string{"scrape", "import"}, Consumers: []string{"keyword-windows", "project"}},

@@ -24,6 +24,12 @@ func (configCmd) Run(e *env) error {
 		"clickhouse": map[string]any{"addr": c.ClickHouse.Addr, "database": c.ClickHouse.Database,
 			"username": c.ClickHouse.Username, "password": mask(c.ClickHouse.Password)},
 		"redis": map[string]any{"addr": c.Redis.Addr, "db": c.Redis.DB, "password": mask(c.Redis.Password), "prefix": c.Redis.Prefix},
+		"scrape": map[string]any{"fetcher": c.Scrape.Fetcher, "tabs": c.Scrape.Tabs, "page_timeout": c.Scrape.PageTimeout.String(),
+			"user_agent": c.Scrape.UserAgent, "allow_hosts": c.Scrape.AllowHosts, "allow_private": c.Scrape.AllowPrivate,
+			"robots": c.Scrape.Robots, "rate": c.Scrape.Rate, "base_url": c.Scrape.BaseURL, "group": c.Scrape.Group,
+			"concurrency": c.Scrape.Concurrency, "weights": c.Scrape.Weights, "attempts": c.Scrape.Attempts,
+			"backoff": c.Scrape.Backoff.String(), "max_backoff": c.Scrape.MaxBackoff.String(),
+			"blocked_backoff": c.Scrape.BlockedBackoff.String(), "max_product_pages": c.Scrape.MaxProductPages},
 	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {

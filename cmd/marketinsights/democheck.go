@@ -206,7 +206,9 @@ func errText(err error) string {
 	return err.Error()
 }
 
-func pathEscape(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), " ", "%20") }
+func pathEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), " ", "%20")
+}
 
 // printChecks writes the results as a table and returns how many failed.
 func printChecks(w io.Writer, results []checkResult, took time.Duration) int {

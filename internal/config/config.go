@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type Config struct {
 	Kafka      Kafka      `embed:"" prefix:"kafka-" group:"Kafka"`
 	ClickHouse ClickHouse `embed:"" prefix:"clickhouse-" group:"ClickHouse"`
 	Redis      Redis      `embed:"" prefix:"redis-" group:"Redis"`
+	Scrape     Scrape     `embed:"" prefix:"scrape-" group:"Scraper"`
 }
 
 // Log configures logging.
@@ -61,6 +63,28 @@ type Redis struct {
 	DB       int    `default:"0" help:"Redis database number." env:"MIP_REDIS_DB"`
 	Password string `help:"Redis password." env:"MIP_REDIS_PASSWORD"`
 	Prefix   string `default:"mip:" help:"Prefix of every key the system writes." env:"MIP_REDIS_PREFIX"`
+}
+
+// Scrape configures the scrape workers (`scrape` and the demo): the fetcher, what it may fetch,
+// how politely, and how jobs are scheduled and retried.
+type Scrape struct {
+	Fetcher         string        `default:"chrome" enum:"chrome,http" help:"Fetcher: ${enum} (headless Chromium, or plain HTTP for pages that need no JavaScript)." env:"MIP_SCRAPE_FETCHER"`
+	Tabs            int           `default:"2" help:"Chromium tabs: pages fetched at once." env:"MIP_SCRAPE_TABS"`
+	PageTimeout     time.Duration `default:"30s" help:"Bound of one page load." env:"MIP_SCRAPE_PAGE_TIMEOUT"`
+	UserAgent       string        `name:"user-agent" help:"User agent of the fetcher (empty: a current desktop Chrome's)." env:"MIP_SCRAPE_USER_AGENT"`
+	AllowHosts      []string      `placeholder:"HOST" help:"Hosts the scraper may fetch (www.amazon.com exactly, .amazon.de with subdomains); empty allows every public host." env:"MIP_SCRAPE_ALLOW_HOSTS"`
+	AllowPrivate    bool          `default:"false" help:"Let the scraper fetch loopback, private and link-local addresses (the sandbox); refused by default against SSRF." env:"MIP_SCRAPE_ALLOW_PRIVATE"`
+	Robots          bool          `default:"false" help:"Respect robots.txt of the marketplaces." env:"MIP_SCRAPE_ROBOTS"`
+	Rate            float64       `default:"1" help:"Requests per second to one host." env:"MIP_SCRAPE_RATE"`
+	BaseURL         string        `name:"base-url" placeholder:"URL" help:"Fetch every marketplace from this site, naming the marketplace in ?mp= (the sandbox's URL); empty fetches https://www.<marketplace>." env:"MIP_SCRAPE_BASE_URL"`
+	Group           string        `default:"scrape-workers" help:"Consumer group of the workers." env:"MIP_SCRAPE_GROUP"`
+	Concurrency     int           `default:"2" help:"Jobs one worker runs at once." env:"MIP_SCRAPE_CONCURRENCY"`
+	Weights         string        `default:"6:3:1" placeholder:"H:N:L" help:"Shares of the high, normal and low priority queues when all have jobs (low is never starved)." env:"MIP_SCRAPE_WEIGHTS"`
+	Attempts        int           `default:"3" help:"Attempts of a job before it is dead-lettered." env:"MIP_SCRAPE_ATTEMPTS"`
+	Backoff         time.Duration `default:"5s" help:"Delay before a job's second attempt; doubles each time, with jitter." env:"MIP_SCRAPE_BACKOFF"`
+	MaxBackoff      time.Duration `default:"5m" help:"Longest delay between attempts." env:"MIP_SCRAPE_MAX_BACKOFF"`
+	BlockedBackoff  time.Duration `default:"0s" help:"Delay before retrying a job that met a robot check (0: not retried, it ends BLOCKED)." env:"MIP_SCRAPE_BLOCKED_BACKOFF"`
+	MaxProductPages int           `default:"48" help:"Product pages of new or changed products one job fetches at most (0: none)." env:"MIP_SCRAPE_MAX_PRODUCT_PAGES"`
 }
 
 // BootstrapBrokers returns the bootstrap brokers, the embedded broker's address when none is set.
@@ -104,7 +128,7 @@ func FileKey(flag string) string {
 }
 
 // sections are the flag prefixes that are YAML sections.
-var sections = map[string]bool{"log": true, "kafka": true, "clickhouse": true, "redis": true}
+var sections = map[string]bool{"log": true, "kafka": true, "clickhouse": true, "redis": true, "scrape": true}
 
 // Validate checks every setting, returning one SettingError per bad setting.
 func (c *Config) Validate() error {
@@ -147,7 +171,61 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data-dir", "", "a directory path")
 	}
+	sc := c.Scrape
+	if sc.Tabs < 1 || sc.Tabs > 32 {
+		bad("scrape-tabs", strconv.Itoa(sc.Tabs), "1-32 tabs")
+	}
+	if sc.PageTimeout <= 0 {
+		bad("scrape-page-timeout", sc.PageTimeout.String(), "a positive duration such as 30s")
+	}
+	if sc.Rate <= 0 {
+		bad("scrape-rate", strconv.FormatFloat(sc.Rate, 'g', -1, 64), "a positive number of requests per second")
+	}
+	if sc.BaseURL != "" {
+		if u, err := url.Parse(sc.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("scrape-base-url", sc.BaseURL, "an absolute http(s) URL such as http://127.0.0.1:18080")
+		}
+	}
+	if sc.Group == "" {
+		bad("scrape-group", "", "a consumer group name")
+	}
+	if sc.Concurrency < 1 || sc.Concurrency > 64 {
+		bad("scrape-concurrency", strconv.Itoa(sc.Concurrency), "1-64 jobs")
+	}
+	if !validWeights(sc.Weights) {
+		bad("scrape-weights", sc.Weights, "high:normal:low such as 6:3:1, each 0-1000, high and low positive")
+	}
+	if sc.Attempts < 1 || sc.Attempts > 100 {
+		bad("scrape-attempts", strconv.Itoa(sc.Attempts), "1-100 attempts")
+	}
+	if sc.Backoff <= 0 {
+		bad("scrape-backoff", sc.Backoff.String(), "a positive duration")
+	}
+	if sc.MaxBackoff < sc.Backoff {
+		bad("scrape-max-backoff", sc.MaxBackoff.String(), "a duration at least --scrape-backoff")
+	}
+	if sc.BlockedBackoff < 0 {
+		bad("scrape-blocked-backoff", sc.BlockedBackoff.String(), "0 (no retry) or a positive duration")
+	}
+	if sc.MaxProductPages < 0 || sc.MaxProductPages > 1000 {
+		bad("scrape-max-product-pages", strconv.Itoa(sc.MaxProductPages), "0-1000 pages")
+	}
 	return errors.Join(errs...)
+}
+
+// validWeights checks "h:n:l": three numbers of 0-1000, the first and last positive.
+func validWeights(s string) bool {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 1000 || (n == 0 && i != 1) {
+			return false
+		}
+	}
+	return true
 }
 
 func isHostPort(s string) bool {

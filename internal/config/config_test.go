@@ -95,6 +95,10 @@ func TestValidateNamesSettingAndWhatItAccepts(t *testing.T) {
 		{[]string{"--redis-db", "42", "run"}, []string{"--redis-db", "0-15"}},
 		{[]string{"--kafka-replication", "0", "run"}, []string{"--kafka-replication", "-1 (broker default)"}},
 		{[]string{"--kafka-dial-timeout=-1s", "run"}, []string{"--kafka-dial-timeout", "positive duration"}},
+		{[]string{"--scrape-weights", "6:3:0", "run"}, []string{"--scrape-weights", "MIP_SCRAPE_WEIGHTS", "scrape.weights", "high and low positive"}},
+		{[]string{"--scrape-base-url", "file:///etc", "run"}, []string{"--scrape-base-url", "absolute http(s) URL"}},
+		{[]string{"--scrape-tabs", "0", "run"}, []string{"--scrape-tabs", "1-32"}},
+		{[]string{"--scrape-max-backoff", "1s", "--scrape-backoff", "2s", "run"}, []string{"--scrape-max-backoff", "at least --scrape-backoff"}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -116,6 +120,7 @@ func TestNamesOfSettings(t *testing.T) {
 		"kafka-embedded-addr": {"MIP_KAFKA_EMBEDDED_ADDR", "kafka.embedded_addr"},
 		"data-dir":            {"MIP_DATA_DIR", "data_dir"},
 		"log-level":           {"MIP_LOG_LEVEL", "log.level"},
+		"scrape-allow-hosts":  {"MIP_SCRAPE_ALLOW_HOSTS", "scrape.allow_hosts"},
 	} {
 		if EnvName(flag) != want[0] || FileKey(flag) != want[1] {
 			t.Errorf("%s: env %s file %s, want %v", flag, EnvName(flag), FileKey(flag), want)

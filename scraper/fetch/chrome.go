@@ -92,6 +92,7 @@ func NewChromeFetcher(ctx context.Context, cfg ChromeConfig) (*ChromeFetcher, er
 		chromedp.UserDataDir(dir),
 		chromedp.UserAgent(cfg.UserAgent),
 	)
+	opts = append(opts, browserProcess()...)
 	// The browser lives until Close, not until ctx ends.
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.WithoutCancel(ctx), opts...)
 	browserCtx, browserStop := chromedp.NewContext(allocCtx)
