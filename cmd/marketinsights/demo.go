@@ -4,11 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
+	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
+	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
+	redisproj "github.com/marketinsightspro/marketinsights/projections/redis"
 	"github.com/marketinsightspro/marketinsights/scraper/fetch"
 
 	"github.com/marketinsightspro/marketinsights/internal/broker"
@@ -23,12 +30,22 @@ type demoCmd struct {
 	Scrape       bool          `default:"true" negatable:"" help:"Run scrape workers against the sandbox and track every sandbox keyword (--no-scrape: none)."`
 	TrackEvery   time.Duration `default:"5m" help:"Period of the tracked sandbox keywords' scrapes (five simulated hours at the sandbox's pace)."`
 	TrackPages   int           `default:"3" help:"Search pages of a tracked keyword's job."`
+	Check        bool          `help:"Run the system for --duration on fresh, private state (in-memory broker, new ClickHouse database and Redis prefix, free ports), then check every layer against the sandbox's truth, print what was checked and exit non-zero on any miss."`
+	Duration     time.Duration `default:"90s" help:"With --check: how long the system runs before the checks."`
 	processorFlags
 }
 
 // Run starts what exists of the system. Later roles (processors, projectors, scraper, sandbox,
 // API) join here as they land.
 func (c *demoCmd) Run(e *env) error {
+	if c.Check {
+		return c.runCheck(e)
+	}
+	return c.run(e, nil)
+}
+
+// run runs the demo until e.ctx ends; a non-nil ready is called once everything started.
+func (c *demoCmd) run(e *env, ready func(demoHandles)) error {
 	kcfg := e.cfg.Kafka
 	if kcfg.Embedded() {
 		opts := broker.Options{Addr: kcfg.EmbeddedAddr, DataDir: filepath.Join(e.cfg.DataDir, "broker"), Logger: e.log}
@@ -132,6 +149,14 @@ Market Insights Pro demo is running.
   Not yet:  API and report page; they join the demo as their issue lands.
 Ctrl-C stops it.
 `, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, dashboardsHint(), sandboxURL, models, scraping)
+	if ready != nil {
+		h := demoHandles{kafka: kcfg, keywords: nil}
+		if sb != nil {
+			h.sandboxURL = sb.URL
+			h.keywords = sb.Server.Market().Keywords()
+		}
+		go ready(h)
+	}
 	err = errors.Join(procs.wait(), waitProjectors())
 	if scraper != nil {
 		err = errors.Join(err, scraper.wait())
@@ -160,4 +185,115 @@ func demoScrape(sc config.Scrape, sb *sandbox.Running, every time.Duration, page
 	sc.Rate = max(sc.Rate, 20)
 	tf := trackFlags{Track: sb.Server.Market().Keywords(), Every: every, Jitter: every / 2, TrackPages: pages, Marketplace: "amazon.com"}
 	return sc, tf
+}
+
+// demoHandles is what the self-check needs of a running demo.
+type demoHandles struct {
+	kafka      config.Kafka
+	sandboxURL string
+	keywords   []string
+}
+
+// runCheck runs the demo on private state for c.Duration, checks every layer, prints the table
+// and returns an error when a check missed.
+func (c *demoCmd) runCheck(e *env) error {
+	started := time.Now()
+	dir, err := os.MkdirTemp("", "mip-demo-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	stamp := strconv.FormatInt(time.Now().Unix(), 36)
+	cfg := *e.cfg
+	cfg.DataDir = dir
+	cfg.ClickHouse.Database = cfg.ClickHouse.Database + "_check_" + stamp
+	cfg.Redis.Prefix = cfg.Redis.Prefix + "check" + stamp + ":"
+	if cfg.Kafka.Embedded() {
+		cfg.Kafka.EmbeddedAddr = "127.0.0.1:0"
+	}
+	c.InMemory, c.NoReadModels, c.Scrape = true, false, true
+	c.SandboxAddr, c.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
+	c.TrackEvery = min(c.TrackEvery, max(c.Duration/4, 10*time.Second))
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	ce := *e
+	ce.ctx, ce.cfg, ce.stdout = ctx, &cfg, io.Discard
+	defer dropCheckState(e, cfg)
+
+	var failed int
+	var checkErr error
+	runErr := c.run(&ce, func(h demoHandles) {
+		defer cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(c.Duration):
+		}
+		results, err := collectChecks(e.ctx, cfg, h)
+		if err != nil {
+			checkErr = err
+			return
+		}
+		failed = printChecks(e.stdout, results, time.Since(started))
+	})
+	if e.ctx.Err() != nil {
+		return e.ctx.Err()
+	}
+	if err := errors.Join(runErr, checkErr); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d checks missed", failed)
+	}
+	return nil
+}
+
+// collectChecks connects to the check's state and runs every check.
+func collectChecks(ctx context.Context, cfg config.Config, h demoHandles) ([]checkResult, error) {
+	adm, err := kafkaclient.NewAdmin(h.kafka, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.Close()
+	ch, err := chproj.Open(ctx, cfg.ClickHouse, "")
+	if err != nil {
+		return nil, err
+	}
+	defer ch.Close()
+	rdb, err := redisproj.Open(ctx, cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	defer rdb.Close()
+	ck := &checker{adm: adm, ch: ch, rdb: rdb, redisPfx: cfg.Redis.Prefix, sandboxURL: h.sandboxURL, keywords: h.keywords,
+		http: &http.Client{Timeout: 30 * time.Second}}
+	return ck.run(ctx), nil
+}
+
+// dropCheckState deletes the check's ClickHouse database and Redis keys.
+func dropCheckState(e *env, cfg config.Config) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 30*time.Second)
+	defer cancel()
+	if conn, err := chproj.Open(ctx, cfg.ClickHouse, "default"); err == nil {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.ClickHouse.Database); err != nil {
+			e.log.Warn("drop the check's database", "database", cfg.ClickHouse.Database, "err", err)
+		}
+		conn.Close()
+	}
+	if rdb, err := redisproj.Open(ctx, cfg.Redis); err == nil {
+		var cursor uint64
+		for {
+			keys, next, err := rdb.Scan(ctx, cursor, cfg.Redis.Prefix+"*", 1000).Result()
+			if err != nil {
+				break
+			}
+			if len(keys) > 0 {
+				rdb.Unlink(ctx, keys...)
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+		rdb.Close()
+	}
 }

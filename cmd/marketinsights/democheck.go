@@ -47,6 +47,7 @@ func (c *checker) add(layer, what string, ok bool, format string, args ...any) {
 // run checks every layer and returns the results; an error means a check could not run at all.
 func (c *checker) run(ctx context.Context) []checkResult {
 	c.checkTopics(ctx)
+	c.scrapedKeywords(ctx)
 	c.checkClickHouse(ctx)
 	c.checkRedis(ctx)
 	c.checkAnomalies(ctx)
@@ -81,6 +82,36 @@ func (c *checker) checkTopics(ctx context.Context) {
 		}
 		c.add(layer, n, total > 0, "%d records", total)
 	}
+}
+
+// scrapedKeywords narrows the tracked keywords to those with a succeeded scrape job (the later
+// checks follow their pages through every layer) and checks there is at least one.
+func (c *checker) scrapedKeywords(ctx context.Context) {
+	rows, err := c.ch.Query(ctx, `SELECT keyword FROM (
+    SELECT job_id, any(keyword) AS keyword, argMax(status, (event_time, event_id)) AS status
+    FROM scrape_jobs FINAL GROUP BY job_id
+) WHERE status = 'succeeded' GROUP BY keyword`)
+	if err != nil {
+		c.add("scraper", "keywords scraped", false, "%v", err)
+		c.keywords = nil
+		return
+	}
+	done := map[string]bool{}
+	for rows.Next() {
+		var kw string
+		if rows.Scan(&kw) == nil {
+			done[kw] = true
+		}
+	}
+	rows.Close()
+	var scraped []string
+	for _, kw := range c.keywords {
+		if done[kw] {
+			scraped = append(scraped, kw)
+		}
+	}
+	c.add("scraper", "tracked keywords with a succeeded job", len(scraped) > 0, "%d of %d", len(scraped), len(c.keywords))
+	c.keywords = scraped
 }
 
 // checkClickHouse: the tables hold rows, and the tracked keywords' pages are there.
@@ -148,8 +179,9 @@ func (c *checker) checkAnomalies(ctx context.Context) {
 		}
 	}
 	rows.Close()
+	// A detector needs a baseline: only products observed often enough count as detectable.
 	observed := map[string]bool{}
-	if r, err := c.ch.Query(ctx, "SELECT DISTINCT asin FROM observations"); err == nil {
+	if r, err := c.ch.Query(ctx, "SELECT asin FROM observations FINAL GROUP BY asin HAVING count() >= ?", minObservationsForDetection); err == nil {
 		for r.Next() {
 			var a string
 			if r.Scan(&a) == nil {
@@ -159,7 +191,7 @@ func (c *checker) checkAnomalies(ctx context.Context) {
 		r.Close()
 	}
 	m := matchAnomalies(truth.Anomalies, detected, observed)
-	c.add("anomalies", "injected into observed products, detected", m.Detectable == 0 || m.Matched > 0,
+	c.add("anomalies", fmt.Sprintf("injected into products observed %d+ times, detected", minObservationsForDetection), m.Detectable == 0 || m.Matched > 0,
 		"%d of %d detected (%d detections in all, %d injected)", m.Matched, m.Detectable, len(detected), len(truth.Anomalies))
 }
 
@@ -227,6 +259,10 @@ func printChecks(w io.Writer, results []checkResult, took time.Duration) int {
 	fmt.Fprintf(w, "%d checks, %d missed, after %s\n", len(results), failed, took.Round(time.Second))
 	return failed
 }
+
+// minObservationsForDetection is how many observations of a product the check requires before
+// it counts an anomaly injected into it as detectable (the detectors' warm-up).
+const minObservationsForDetection = 8
 
 // detection is an anomaly the pipeline detected.
 type detection struct {
