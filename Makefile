@@ -21,10 +21,11 @@ demo: build ## Start the local services and run the whole system on embedded def
 	$(BIN) demo
 
 .PHONY: test
-test: services-test proto-check ## Start the services the tests need, check the contracts, vet, run every test.
+test: services-test proto-check build ## Start the services the tests need, check the contracts, vet, run every test, run the demo's self-check.
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) $(PKG)
 	$(GO) test -count=1 -run TestPipelineRecoversSameState ./processors/  # 100k events: too slow under -race
+	$(BIN) demo --check --log-level warn
 
 .PHONY: test-kafka
 test-kafka: services-test ## Run the suite against Apache Kafka 4.x (fetched by Maven) instead of the embedded broker.
@@ -41,8 +42,8 @@ services: ## Start ClickHouse, Redis, Prometheus (and install Chromium) on loopb
 	$(SERVICES) up
 
 .PHONY: services-test
-services-test:  # prometheus: the dashboards' and alerts' tests run Debian's prometheus and promtool
-	$(SERVICES) up clickhouse redis prometheus
+services-test:  # prometheus: the dashboards' and alerts' tests run Debian's prometheus and promtool; chromium: the scraper's
+	$(SERVICES) up clickhouse redis prometheus chromium
 
 .PHONY: services-down
 services-down: ## Stop every local service.
