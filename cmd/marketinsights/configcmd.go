@@ -24,6 +24,10 @@ func (configCmd) Run(e *env) error {
 		"clickhouse": map[string]any{"addr": c.ClickHouse.Addr, "database": c.ClickHouse.Database,
 			"username": c.ClickHouse.Username, "password": mask(c.ClickHouse.Password)},
 		"redis": map[string]any{"addr": c.Redis.Addr, "db": c.Redis.DB, "password": mask(c.Redis.Password), "prefix": c.Redis.Prefix},
+		"api": map[string]any{"addr": c.API.Addr, "key": mask(c.API.Key), "rate_limit": c.API.RateLimit, "rate_burst": c.API.RateBurst,
+			"request_timeout": c.API.RequestTimeout.String(), "body_limit": c.API.BodyLimit, "cache_size": c.API.CacheSize,
+			"cache_ttl": c.API.CacheTTL.String(), "history_ttl": c.API.HistoryTTL.String(), "warm_keywords": c.API.WarmKeywords,
+			"cors_origins": c.API.CORSOrigins},
 	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
