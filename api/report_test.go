@@ -93,7 +93,7 @@ func testSnapshot(n int) *Snapshot {
 	for i := range n {
 		asin := fmt.Sprintf("B%03d", i)
 		r := rproj.ListingRow{ASIN: asin, Position: int32(i + 1), Page: 1, Time: int64(1000 + i), EventID: "e",
-			Title: proto.String(fmt.Sprintf("Bottle %d %s", i, []string{"steel", "glass", "plastic"}[i%3])),
+			Title:    proto.String(fmt.Sprintf("Bottle %d %s", i, []string{"steel", "glass", "plastic"}[i%3])),
 			Category: proto.String([]string{"Sports", "Kitchen"}[i%2]), Prime: proto.Bool(i%2 == 0),
 			ReviewCount: proto.Int64(int64((i * 37) % 11)), Sales: &rproj.SalesJSON{Units: float64((i * 13) % 17)}}
 		if i%7 != 0 {

@@ -185,7 +185,6 @@ func (e *Env) Server(o api.Options) (*api.Server, *httptest.Server) {
 // T0 is the time the fixture's events are placed around.
 var T0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-
 // Envelope returns a valid envelope at a time with a fresh event id.
 func Envelope(at time.Time) *marketv1.Envelope {
 	return &marketv1.Envelope{EventId: marketv1.NewEventID(), EventTime: timestamppb.New(at), Producer: "apitest", SchemaVersion: 1}

@@ -73,6 +73,21 @@ func (c *demoCmd) Run(e *env) error {
 		readModels = fmt.Sprintf("ClickHouse database %s at %s (try: clickhouse-client --port %s -d %s -q 'SELECT count() FROM observations')",
 			e.cfg.ClickHouse.Database, e.cfg.ClickHouse.Addr, portOf(e.cfg.ClickHouse.Addr), e.cfg.ClickHouse.Database)
 	}
+	page := "off (--no-read-models)"
+	if !c.NoReadModels {
+		key := e.cfg.API.Key
+		if key == "" {
+			if key, err = demoAPIKey(e.cfg.DataDir); err != nil {
+				return err
+			}
+		}
+		srv, err := startServer(e, kcfg, key, true, reg)
+		if err != nil {
+			return fmt.Errorf("start the API and report page: %w", err)
+		}
+		defer func() { _ = srv.close() }()
+		page = srv.url + "/#key=" + key + " (the link hands the page the API key for analyses)"
+	}
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
 		return err
@@ -82,16 +97,17 @@ func (c *demoCmd) Run(e *env) error {
 Market Insights Pro demo is running.
   Kafka:    %s (%d topics; try: marketinsights tail %s --from earliest)
   Metrics:  http://%s/metrics (readiness: /readyz)
+  Report:   %s
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
   SQL:      %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
             notifications with webhook delivery, the analysis saga), sandbox marketplace,
-            ClickHouse projectors.
-  Not yet:  scraper workers, Redis projection, API and report page; they join the demo as
+            ClickHouse projectors, API and report page.
+  Not yet:  scraper workers, Redis projection; they join the demo as
             their issues land. Meanwhile feed the processors with 'marketinsights produce'
             ('marketinsights analyze KEYWORD --follow' waits for a scrape worker).
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, sandboxURL, readModels)
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, page, sandboxURL, readModels)
 	err = errors.Join(procs.wait(), waitProjectors())
 	e.log.Info("demo stopped")
 	return err
