@@ -337,6 +337,7 @@ function chart(name, canvasId, config) {
   const color = getComputedStyle(document.documentElement).getPropertyValue("--fg").trim();
   window.Chart.defaults.color = color;
   if (state.charts[name]) state.charts[name].destroy();
+  config.options = Object.assign({ maintainAspectRatio: false }, config.options);
   state.charts[name] = new window.Chart($(canvasId), config);
 }
 
