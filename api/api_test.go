@@ -532,3 +532,24 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var _ = timestamppb.Now
+
+// TestUnreachableKafkaDoesNotHoldRequests: user actions are dropped (and counted) when the
+// Kafka client cannot take them, and the reads keep answering.
+func TestUnreachableKafkaDoesNotHoldRequests(t *testing.T) {
+	e := apitest.New(t, apitest.Options{})
+	fill(e)
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"), kgo.MaxBufferedRecords(2), kgo.RetryTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	srv, hs := e.Server(api.Options{Kafka: cl, Topics: map[string]string{}, RequestTimeout: 5 * time.Second})
+	for range 20 {
+		if resp, _ := call(t, "GET", hs.URL+"/api/v1/keywords/"+url.PathEscape(kw)+"/report", ""); resp.StatusCode != 200 {
+			t.Fatalf("report: %d", resp.StatusCode)
+		}
+	}
+	if n := testutil.ToFloat64(srv.Metrics().ActionsFailed); n < 18 {
+		t.Errorf("%v user actions counted as failed, want at least 18 of 20", n)
+	}
+}

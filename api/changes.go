@@ -210,7 +210,7 @@ func userAction(user, route, clientHash string, status int, a action, now time.T
 	}
 }
 
-// produceAction writes a user action asynchronously.
+// produceAction writes a user action asynchronously, never blocking the request.
 func (s *Server) produceAction(ev *marketv1.UserAction) {
 	if s.opts.Kafka == nil {
 		return
@@ -221,7 +221,9 @@ func (s *Server) produceAction(ev *marketv1.UserAction) {
 		return
 	}
 	rec.Topic = s.topic(topics.UserActions)
-	s.opts.Kafka.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
+	// TryProduce fails at once when the client's buffer is full (Kafka slow or away) instead of
+	// holding the request: the audit loses those actions, counted, and the API keeps answering.
+	s.opts.Kafka.TryProduce(context.Background(), rec, func(_ *kgo.Record, err error) {
 		if err != nil {
 			s.m.ActionsFailed.Inc()
 			s.opts.Logger.Warn("write a user action", "topic", rec.Topic, "err", err)
