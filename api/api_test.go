@@ -471,6 +471,22 @@ func TestCacheWarmingAndInvalidation(t *testing.T) {
 	if n := testutil.ToFloat64(srv.Metrics().Invalidations.WithLabelValues("report")); n < 1 {
 		t.Errorf("invalidations %v", n)
 	}
+
+	// A replay's generation switch drops every cached read: the new, empty generation has no report.
+	gen, err := e.KS.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.KS.Switch(context.Background(), gen); err != nil {
+		t.Fatal(err)
+	}
+	if ev := readEvent(); ev.Kind != "generation" {
+		t.Fatalf("event %+v", ev)
+	}
+	waitFor(t, "the report of the empty generation", func() bool {
+		resp, _ := call(t, "GET", report, "")
+		return resp.StatusCode == 404
+	})
 }
 
 // produce writes an event to the test's topic of a catalog topic.

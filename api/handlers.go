@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,14 +150,14 @@ func (s *Server) getKeywords(w http.ResponseWriter, r *http.Request) action {
 		return action{}
 	}
 	q, err := p.text("q", maxText)
+	var limit int
 	if err == nil {
-		_, err = p.limit(100, 1000)
+		limit, err = p.limit(100, 1000)
 	}
 	if err != nil {
 		writeParamError(w, r, err)
 		return action{}
 	}
-	limit, _ := p.limit(100, 1000)
 	all, _, err := s.keywords.get(r.Context(), "", func(ctx context.Context) ([]KeywordSummary, bool, error) {
 		ctx, cancel := loadCtx(ctx)
 		defer cancel()
@@ -476,7 +477,7 @@ func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) action {
 		}
 	}
 	var modified time.Time
-	if ms, err := parseInt(fields["updated_at"]); err == nil {
+	if ms, err := strconv.ParseInt(fields["updated_at"], 10, 64); err == nil {
 		modified = msTime(ms)
 	}
 	writeJSON(w, r, http.StatusOK, out, modified)
@@ -929,10 +930,4 @@ func (s *Server) getWS(w http.ResponseWriter, r *http.Request) action {
 	}
 	s.hub.serve(w, r, kw, origins)
 	return action{}
-}
-
-func parseInt(s string) (int64, error) {
-	var n int64
-	_, err := fmt.Sscan(s, &n)
-	return n, err
 }
