@@ -37,6 +37,12 @@ test-kafka: services-test ## Run the suite against Apache Kafka 4.x (fetched by 
 build: ## Build bin/marketinsights.
 	$(GO) build -o $(BIN) ./cmd/marketinsights
 
+.PHONY: web
+web: ## Refresh the report page's vendored assets from npm (web/package-lock.json): Chart.js into web/static/vendor.
+	cd web && npm ci --no-audit --no-fund
+	cp web/node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.umd.min.js
+	cp web/node_modules/chart.js/LICENSE.md web/static/vendor/chart.js.LICENSE.md
+
 .PHONY: services
 services: ## Start ClickHouse, Redis, Prometheus (and install Chromium) on loopback, data under .data/.
 	$(SERVICES) up

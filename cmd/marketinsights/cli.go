@@ -33,6 +33,8 @@ type cli struct {
 	Parse      parseCmd   `cmd:"" help:"Print what the page parsers read from a saved search or product page, as JSON lines."`
 	Sandbox    sandboxCmd `cmd:"" help:"Run the simulated marketplace (Amazon-like pages, ground truth at /_truth, faults on demand)."`
 	Scrape     scrapeCmd  `cmd:"" help:"Run scrape workers (and the schedule of tracked keywords), or request a scrape job."`
+	Serve      serveCmd   `cmd:"" help:"Serve the HTTP API (/api/v1), its WebSocket of live changes, and the report page on --api-addr."`
+	Loadgen    loadgenCmd `cmd:"" help:"Drive the API with virtual users (search, report, product, analysis; ramp, spike or soak) and report RPS, latency percentiles and errors, with a bare handler as the baseline."`
 	Demo       demoCmd    `cmd:"" help:"Run the whole system on embedded and local defaults until interrupted."`
 	Bench      benchCmd   `cmd:"" help:"Benchmarks that report ratios against a baseline measured in the same run."`
 	ShowConfig configCmd  `cmd:"" name:"config" help:"Print the effective configuration as YAML (secrets masked)."`

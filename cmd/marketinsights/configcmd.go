@@ -30,6 +30,10 @@ func (configCmd) Run(e *env) error {
 			"concurrency": c.Scrape.Concurrency, "weights": c.Scrape.Weights, "attempts": c.Scrape.Attempts,
 			"backoff": c.Scrape.Backoff.String(), "max_backoff": c.Scrape.MaxBackoff.String(),
 			"blocked_backoff": c.Scrape.BlockedBackoff.String(), "max_product_pages": c.Scrape.MaxProductPages},
+		"api": map[string]any{"addr": c.API.Addr, "key": mask(c.API.Key), "rate_limit": c.API.RateLimit, "rate_burst": c.API.RateBurst,
+			"request_timeout": c.API.RequestTimeout.String(), "body_limit": c.API.BodyLimit, "cache_size": c.API.CacheSize,
+			"cache_ttl": c.API.CacheTTL.String(), "history_ttl": c.API.HistoryTTL.String(), "warm_keywords": c.API.WarmKeywords,
+			"cors_origins": c.API.CORSOrigins},
 	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {

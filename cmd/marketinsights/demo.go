@@ -127,6 +127,22 @@ func (c *demoCmd) run(e *env, ready func(demoHandles)) error {
 		return err
 	}
 	defer stopLag()
+	page, apiURL := "off (--no-read-models)", ""
+	if !c.NoReadModels {
+		key := e.cfg.API.Key
+		if key == "" {
+			if key, err = demoAPIKey(e.cfg.DataDir); err != nil {
+				return err
+			}
+		}
+		srv, err := startServer(e, kcfg, key, true, reg)
+		if err != nil {
+			return fmt.Errorf("start the API and report page: %w", err)
+		}
+		defer func() { _ = srv.close() }()
+		apiURL = srv.url
+		page = srv.url + "/#key=" + key + " (the link hands the page the API key for analyses)"
+	}
 	stopMetrics, err := serveMetrics(e, c.MetricsAddr, reg, procs.ready)
 	if err != nil {
 		return err
@@ -139,18 +155,18 @@ Market Insights Pro demo is running.
             Prometheus at http://127.0.0.1:19090 (deploy/prometheus/prometheus.yml, alerts.yml)
   Grafana:  dashboards in %s (not installed here, Debian has no
             package: import them into a Grafana, or run docker compose; docs/operations.md)
+  Report:   %s
   Sandbox:  %s (simulated marketplace, an hour per minute; truth at /_truth)
   SQL:      %s
   Scraping: %s
   Running:  embedded broker, topic catalog, processors (products, keywords, anomalies,
             notifications with webhook delivery, the analysis saga), sandbox marketplace,
             scrape workers and the schedule of the sandbox's keywords, ClickHouse and Redis
-            projectors.
-  Not yet:  API and report page; they join the demo as their issue lands.
+            projectors, the API and the report page.
 Ctrl-C stops it.
-`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, dashboardsHint(), sandboxURL, models, scraping)
+`, kcfg.BootstrapBrokers()[0], len(topics.All()), topics.SearchResults, c.MetricsAddr, dashboardsHint(), page, sandboxURL, models, scraping)
 	if ready != nil {
-		h := demoHandles{kafka: kcfg, keywords: nil}
+		h := demoHandles{kafka: kcfg, apiURL: apiURL}
 		if sb != nil {
 			h.sandboxURL = sb.URL
 			h.keywords = sb.Server.Market().Keywords()
@@ -190,6 +206,7 @@ func demoScrape(sc config.Scrape, sb *sandbox.Running, every time.Duration, page
 // demoHandles is what the self-check needs of a running demo.
 type demoHandles struct {
 	kafka      config.Kafka
+	apiURL     string
 	sandboxURL string
 	keywords   []string
 }
@@ -212,7 +229,7 @@ func (c *demoCmd) runCheck(e *env) error {
 		cfg.Kafka.EmbeddedAddr = "127.0.0.1:0"
 	}
 	c.InMemory, c.NoReadModels, c.Scrape = true, false, true
-	c.SandboxAddr, c.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
+	c.SandboxAddr, c.MetricsAddr, cfg.API.Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	c.TrackEvery = min(c.TrackEvery, max(c.Duration/4, 10*time.Second))
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
@@ -265,7 +282,7 @@ func collectChecks(ctx context.Context, cfg config.Config, h demoHandles) ([]che
 		return nil, err
 	}
 	defer rdb.Close()
-	ck := &checker{adm: adm, ch: ch, rdb: rdb, redisPfx: cfg.Redis.Prefix, sandboxURL: h.sandboxURL, keywords: h.keywords,
+	ck := &checker{adm: adm, ch: ch, rdb: rdb, redisPfx: cfg.Redis.Prefix, sandboxURL: h.sandboxURL, apiURL: h.apiURL, keywords: h.keywords,
 		http: &http.Client{Timeout: 30 * time.Second}}
 	return ck.run(ctx), nil
 }

@@ -28,6 +28,7 @@ type Config struct {
 	ClickHouse ClickHouse `embed:"" prefix:"clickhouse-" group:"ClickHouse"`
 	Redis      Redis      `embed:"" prefix:"redis-" group:"Redis"`
 	Scrape     Scrape     `embed:"" prefix:"scrape-" group:"Scraper"`
+	API        API        `embed:"" prefix:"api-" group:"API"`
 }
 
 // Log configures logging.
@@ -87,6 +88,21 @@ type Scrape struct {
 	MaxProductPages int           `default:"48" help:"Product pages of new or changed products one job fetches at most (0: none)." env:"MIP_SCRAPE_MAX_PRODUCT_PAGES"`
 }
 
+// API configures the HTTP API and report page ('serve', 'demo').
+type API struct {
+	Addr           string        `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address the API and the report page listen on." env:"MIP_API_ADDR"`
+	Key            string        `placeholder:"KEY" help:"API key of the admin and write endpoints (X-API-Key or Authorization: Bearer); empty turns them off." env:"MIP_API_KEY"`
+	RateLimit      float64       `default:"50" help:"Requests per second each client may make to /api/ (0: no limit)." env:"MIP_API_RATE_LIMIT"`
+	RateBurst      int           `default:"100" help:"Burst of requests a client may make above the rate." env:"MIP_API_RATE_BURST"`
+	RequestTimeout time.Duration `default:"10s" help:"Longest time an API request may take." env:"MIP_API_REQUEST_TIMEOUT"`
+	BodyLimit      int64         `default:"65536" help:"Largest request body in bytes." env:"MIP_API_BODY_LIMIT"`
+	CacheSize      int           `default:"10000" help:"Most entries of each in-process cache." env:"MIP_API_CACHE_SIZE"`
+	CacheTTL       time.Duration `name:"cache-ttl" default:"1m" help:"Lifetime of a cached Redis read (changes invalidate it sooner)." env:"MIP_API_CACHE_TTL"`
+	HistoryTTL     time.Duration `name:"history-ttl" default:"30s" help:"Lifetime of a cached ClickHouse read." env:"MIP_API_HISTORY_TTL"`
+	WarmKeywords   int           `default:"20" help:"How many of the most viewed keywords are loaded into the cache at start." env:"MIP_API_WARM_KEYWORDS"`
+	CORSOrigins    []string      `name:"cors-origins" placeholder:"ORIGIN" help:"Origins allowed cross-origin requests, e.g. https://app.example.com (* for any); empty: none." env:"MIP_API_CORS_ORIGINS"`
+}
+
 // BootstrapBrokers returns the bootstrap brokers, the embedded broker's address when none is set.
 func (k Kafka) BootstrapBrokers() []string {
 	if len(k.Brokers) == 0 {
@@ -128,7 +144,7 @@ func FileKey(flag string) string {
 }
 
 // sections are the flag prefixes that are YAML sections.
-var sections = map[string]bool{"log": true, "kafka": true, "clickhouse": true, "redis": true, "scrape": true}
+var sections = map[string]bool{"log": true, "kafka": true, "clickhouse": true, "redis": true, "scrape": true, "api": true}
 
 // Validate checks every setting, returning one SettingError per bad setting.
 func (c *Config) Validate() error {
@@ -167,6 +183,38 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.Redis.Prefix, " \t\n*?[]") {
 		bad("redis-prefix", c.Redis.Prefix, "a prefix without spaces or glob characters")
+	}
+	if !isHostPort(c.API.Addr) && !strings.HasSuffix(c.API.Addr, ":0") {
+		bad("api-addr", c.API.Addr, "host:port")
+	}
+	if c.API.RateLimit < 0 {
+		bad("api-rate-limit", strconv.FormatFloat(c.API.RateLimit, 'g', -1, 64), "requests per second, 0 for no limit")
+	}
+	if c.API.RateBurst < 1 {
+		bad("api-rate-burst", strconv.Itoa(c.API.RateBurst), "a positive number of requests")
+	}
+	if c.API.RequestTimeout <= 0 {
+		bad("api-request-timeout", c.API.RequestTimeout.String(), "a positive duration such as 10s")
+	}
+	if c.API.BodyLimit < 1024 {
+		bad("api-body-limit", strconv.FormatInt(c.API.BodyLimit, 10), "at least 1024 bytes")
+	}
+	if c.API.CacheSize < 1 {
+		bad("api-cache-size", strconv.Itoa(c.API.CacheSize), "a positive number of entries")
+	}
+	if c.API.CacheTTL <= 0 {
+		bad("api-cache-ttl", c.API.CacheTTL.String(), "a positive duration such as 1m")
+	}
+	if c.API.HistoryTTL <= 0 {
+		bad("api-history-ttl", c.API.HistoryTTL.String(), "a positive duration such as 30s")
+	}
+	if c.API.WarmKeywords < 0 {
+		bad("api-warm-keywords", strconv.Itoa(c.API.WarmKeywords), "0 or more keywords")
+	}
+	for _, o := range c.API.CORSOrigins {
+		if o != "*" && !(strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://")) {
+			bad("api-cors-origins", o, "an origin such as https://app.example.com, or *")
+		}
 	}
 	if c.DataDir == "" {
 		bad("data-dir", "", "a directory path")
