@@ -1,14 +1,15 @@
 package products
 
 import (
+	"bytes"
 	"errors"
-
 	"fmt"
-	"github.com/lovoo/goka"
 	"math"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/lovoo/goka"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -60,11 +61,21 @@ func Codec() goka.Codec { return stateCodec{} }
 // the generated code allocates every history point and timestamp on its own, which made
 // decoding and encoding the state most of the tracker's CPU time. ProductAttributes (latest)
 // and unknown fields go through the generated code, so fields other teams add there are kept.
-type stateCodec struct{}
+//
+// With a cache (the tracker's own edge), Encode remembers the state it encoded and Decode of
+// the same bytes returns that state instead of reading them (see stateCache): the caller owns
+// what Decode returns and must not change a state after encoding it.
+type stateCodec struct {
+	cache *stateCache
+}
+
+// checkStateCache, set by the package's tests, makes every cache hit also decode the bytes and
+// fail when the cached state differs from what they decode to, or no longer encodes to them.
+var checkStateCache bool
 
 // Encode marshals a *marketv1.ProductState; []byte (a state the callback encoded itself, to
 // measure it) passes as it is.
-func (stateCodec) Encode(v any) ([]byte, error) {
+func (c stateCodec) Encode(v any) ([]byte, error) {
 	if b, ok := v.([]byte); ok {
 		return b, nil
 	}
@@ -78,15 +89,28 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 			return nil, fmt.Errorf("encode product state %s: %w", st.GetAsin(), err)
 		}
 	}
-	b, err := appendState(make([]byte, 0, sizeHint(st)), st)
+	b, err := encodeState(st)
 	if err != nil {
 		return nil, fmt.Errorf("encode product state %s: %w", st.GetAsin(), err)
+	}
+	if c.cache != nil {
+		c.cache.put(b, st)
 	}
 	return b, nil
 }
 
 // Decode unmarshals a *marketv1.ProductState.
-func (stateCodec) Decode(b []byte) (any, error) {
+func (c stateCodec) Decode(b []byte) (any, error) {
+	if c.cache != nil {
+		if st := c.cache.take(b); st != nil {
+			if checkStateCache {
+				if err := checkCached(st, b); err != nil {
+					return nil, err
+				}
+			}
+			return st, nil
+		}
+	}
 	st, err := decodeState(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode product state: %w", err)
@@ -94,13 +118,38 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	return st, nil
 }
 
-// sizeHint over-estimates the encoded size of st, so that encoding allocates once.
-func sizeHint(st *marketv1.ProductState) int {
-	return 256 + len(st.Asin) + len(st.Marketplace) +
-		24*len(st.FieldTimeUnixMs) + 64*len(st.FieldEventId) +
-		28*len(st.PriceHistory) + 40*len(st.DailyPrices) +
-		48*len(st.RecentEventIds) + 11*len(st.RecentEventTimeUnixMs) +
-		24*(len(st.ReviewHistory)+len(st.RankHistory)) + len(st.ProtoReflect().GetUnknown())
+// checkCached fails when st, a cached state of raw, differs from what raw decodes to.
+func checkCached(st *marketv1.ProductState, raw []byte) error {
+	again, err := encodeState(st)
+	if err != nil || !bytes.Equal(again, raw) {
+		return fmt.Errorf("state cache: %s changed after it was encoded (%v)", st.GetAsin(), err)
+	}
+	dec, err := decodeState(raw)
+	if err != nil {
+		return fmt.Errorf("state cache: decode %s: %w", st.GetAsin(), err)
+	}
+	a, errA := stateMarshal.Marshal(st)
+	b, errB := stateMarshal.Marshal(dec)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		return fmt.Errorf("state cache: cached state of %s differs from its bytes decoded (%v, %v)", st.GetAsin(), errA, errB)
+	}
+	return nil
+}
+
+// encodePool holds scratch buffers for encodeState.
+var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// encodeState returns st encoded in a buffer of its own, of exactly its length (goka keeps it
+// until it is produced, and the cache for as long as the state is cached).
+func encodeState(st *marketv1.ProductState) ([]byte, error) {
+	buf := encodePool.Get().(*[]byte)
+	defer encodePool.Put(buf)
+	b, err := appendState((*buf)[:0], st)
+	if err != nil {
+		return nil, err
+	}
+	*buf = b[:0]
+	return bytes.Clone(b), nil
 }
 
 func appendStringField(b []byte, num protowire.Number, s string) []byte {
