@@ -91,6 +91,7 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 func benchmarkRecord(b *testing.B, stateCodec goka.Codec) {
+	withoutCacheCheck(b)
 	cfg := DefaultConfig()
 	st, next := steadyState(b, cfg)
 	at := st.GetLastSeen().GetSeconds()
@@ -180,6 +181,7 @@ func BenchmarkStateCodec(b *testing.B) {
 //
 //	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/products/
 func BenchmarkProcessorVsCounter(b *testing.B) {
+	withoutCacheCheck(b)
 	r := newRig(b)
 	tcfg := benchConfig(b)
 	st, _ := steadyState(b, tcfg)

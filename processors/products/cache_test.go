@@ -14,7 +14,15 @@ import (
 
 // Every test of the package that runs the tracker checks each cache hit against its bytes
 // decoded: a hit that differs from a miss fails the processor.
+// Benchmarks measure the tracker as it runs, without the check.
 func init() { checkStateCache = true }
+
+// withoutCacheCheck turns the check off for a benchmark.
+func withoutCacheCheck(b *testing.B) {
+	old := checkStateCache
+	checkStateCache = false
+	b.Cleanup(func() { checkStateCache = old })
+}
 
 func TestStateCache(t *testing.T) {
 	st := func(asin string) *marketv1.ProductState { return &marketv1.ProductState{Asin: asin} }

@@ -229,7 +229,8 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 		}
 	}
 	if len(st.FieldTimeUnixMs) > 0 {
-		for _, k := range sortedKeys(st.FieldTimeUnixMs) {
+		var kb [32]string
+		for _, k := range appendSortedKeys(kb[:0], st.FieldTimeUnixMs) {
 			v := st.FieldTimeUnixMs[k]
 			b = protowire.AppendTag(b, fFieldTime, protowire.BytesType)
 			b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(k))+sizeVarintField(uint64(v))))
@@ -310,7 +311,11 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 	if st.Version != 0 {
 		b = appendVarintField(b, fVersion, uint64(st.Version))
 	}
+	compactIDs := allCanonicalUUIDs(st.RecentEventIds)
 	for _, id := range st.RecentEventIds {
+		if compactIDs {
+			break
+		}
 		b = appendStringField(b, fRecentIDs, id)
 	}
 	if len(st.RecentEventTimeUnixMs) > 0 {
@@ -324,8 +329,16 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 			b = protowire.AppendVarint(b, uint64(v))
 		}
 	}
-	if len(st.FieldEventId) > 0 {
-		for _, k := range sortedKeys(st.FieldEventId) {
+	compactFieldIDs := true
+	for _, id := range st.FieldEventId {
+		if _, ok := canonicalUUID(id); !ok {
+			compactFieldIDs = false
+			break
+		}
+	}
+	if len(st.FieldEventId) > 0 && !compactFieldIDs {
+		var kb [32]string
+		for _, k := range appendSortedKeys(kb[:0], st.FieldEventId) {
 			v := st.FieldEventId[k]
 			b = protowire.AppendTag(b, fFieldEventID, protowire.BytesType)
 			b = protowire.AppendVarint(b, uint64(2+protowire.SizeBytes(len(k))+protowire.SizeBytes(len(v))))
@@ -376,16 +389,32 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 	if packRanks && len(st.RankHistory) > 0 {
 		b = appendPackedSeries(b, fPackedRanks, st.RankHistory)
 	}
+	if compactIDs {
+		b, _ = appendRecentUUIDs(b, st.RecentEventIds)
+	}
+	if compactFieldIDs {
+		b, _ = appendPackedFieldIDs(b, st.FieldEventId)
+	}
 	return append(b, st.ProtoReflect().GetUnknown()...), nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// appendSortedKeys appends the keys of m to keys, sorted.
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// allCanonicalUUIDs reports whether every id is a UUID in canonical text form.
+func allCanonicalUUIDs(ids []string) bool {
+	for _, id := range ids {
+		if _, ok := canonicalUUID(id); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // decoder reads one encoded ProductState. Strings are substrings of one copy of the input and
@@ -398,6 +427,10 @@ type decoder struct {
 	sp  []marketv1.SeriesPoint
 	// packed collects the compact histories (fields 19 to 22), turned into points at the end.
 	packed [4]packedReader
+	// recentUUIDs and fieldIDs are the compact event ids (fields 23 and 24), turned into text
+	// at the end.
+	recentUUIDs []byte
+	fieldIDs    *marketv1.PackedFieldEventIds
 }
 
 func (d *decoder) timestamp() *timestamppb.Timestamp {
@@ -499,6 +532,9 @@ func decodeState(b []byte) (*marketv1.ProductState, error) {
 	if err := d.finishPacked(st); err != nil {
 		return nil, err
 	}
+	if err := d.finishIDs(st); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -594,6 +630,20 @@ func (d *decoder) field(st *marketv1.ProductState, num protowire.Number, typ pro
 		}
 		_, v := d.bytesValue(body, off)
 		return true, d.packed[num-fPackedPrices].read(v)
+	case fRecentUUIDs:
+		if typ != protowire.BytesType {
+			return false, nil
+		}
+		_, d.recentUUIDs = d.bytesValue(body, off) // a scalar: the last one wins
+	case fPackedFieldIDs:
+		if typ != protowire.BytesType {
+			return false, nil
+		}
+		_, v := d.bytesValue(body, off)
+		if d.fieldIDs == nil {
+			d.fieldIDs = &marketv1.PackedFieldEventIds{}
+		}
+		return true, stateUnmarshal.Unmarshal(v, d.fieldIDs)
 	case fPriceEWMA, fReviewVelocity, fRankTrend:
 		if typ != protowire.Fixed64Type {
 			return false, nil
@@ -797,5 +847,18 @@ func seriesPoint(p *marketv1.SeriesPoint, b []byte) error {
 		return err
 	}
 	p.TimeUnixMs, p.Value = int64(v[0]), int64(v[1])
+	return nil
+}
+
+// finishIDs adds the compact event ids the decoder read to st's lists.
+func (d *decoder) finishIDs(st *marketv1.ProductState) error {
+	if len(d.recentUUIDs) > 0 {
+		if err := unpackRecentUUIDs(st, d.recentUUIDs); err != nil {
+			return err
+		}
+	}
+	if d.fieldIDs != nil {
+		return unpackFieldIDs(st, d.fieldIDs)
+	}
 	return nil
 }

@@ -19,11 +19,24 @@ const (
 	fPackedRanks   protowire.Number = 22
 )
 
-// Unpack moves the compact histories of a state read with the generated code (the catalog's
-// codec, `marketinsights tail`) into price_history, daily_prices, review_history and
-// rank_history, appending them to what those hold, and clears the compact fields. The
-// tracker's own codec does this while decoding.
+// Unpack moves the compact fields of a state read with the generated code (the catalog's
+// codec, `marketinsights tail`) into the fields they stand for — the histories into
+// price_history, daily_prices, review_history and rank_history, recent_event_uuids into
+// recent_event_ids (all appended to what those hold), packed_field_event_id into
+// field_event_id — and clears them. The tracker's own codec does this while decoding.
 func Unpack(st *marketv1.ProductState) error {
+	if len(st.RecentEventUuids) > 0 {
+		if err := unpackRecentUUIDs(st, st.RecentEventUuids); err != nil {
+			return err
+		}
+	}
+	st.RecentEventUuids = nil
+	if p := st.PackedFieldEventId; p != nil {
+		if err := unpackFieldIDs(st, p); err != nil {
+			return err
+		}
+		st.PackedFieldEventId = nil
+	}
 	if p := st.GetPackedPriceHistory(); p != nil {
 		pts, err := unpackPrices(slices.Clone(p.GetSecondsDelta()), p.GetNanos(), slices.Clone(p.GetAmountMinorDelta()))
 		if err != nil {
@@ -59,7 +72,8 @@ func Unpack(st *marketv1.ProductState) error {
 
 // isPacked reports whether st holds compact histories (read by the generated code).
 func isPacked(st *marketv1.ProductState) bool {
-	return st.PackedPriceHistory != nil || st.PackedDailyPrices != nil || st.PackedReviewHistory != nil || st.PackedRankHistory != nil
+	return st.PackedPriceHistory != nil || st.PackedDailyPrices != nil || st.PackedReviewHistory != nil || st.PackedRankHistory != nil ||
+		len(st.RecentEventUuids) > 0 || st.PackedFieldEventId != nil
 }
 
 // undelta turns deltas into values in place (two's-complement arithmetic, as written).

@@ -91,9 +91,9 @@ type Config struct {
 // 90 days of daily prices, 30 daily review-count and rank points, 16 recent events, EWMA alpha
 // 0.2, 30-day velocity and 14-day trend windows spanning at least an hour. Every observation
 // rewrites the whole state to local storage and to the changelog, so the bounds are the
-// tracker's cost: at these, a product observed for three months settles near 2.7 KB with the
-// compact histories (each further recent event adds ~44 bytes, series point ~6, price point
-// ~5, day ~7).
+// tracker's cost: at these, a product observed for three months settles near 2.0 KB with the
+// compact histories and event ids (each further recent event adds ~22 bytes, series point ~6,
+// price point ~5, day ~7).
 func DefaultConfig() Config {
 	return Config{
 		Group:          Group,
