@@ -3,10 +3,10 @@ package products
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,13 +257,13 @@ func TestStateCodecKnowsEveryField(t *testing.T) {
 			fPriceEWMA, fReviewVelocity, fRankTrend, fObservationCount, fVersion, fRecentIDs, fRecentTimes, fFieldEventID, fReviewHistory, fRankHistory,
 			fPackedPrices, fPackedDaily, fPackedReviews, fPackedRanks, fRecentUUIDs, fPackedFieldIDs},
 		"market.v1.PackedFieldEventIds": {fPackedIDsUUIDs, fPackedIDsFields, fPackedIDsIndex},
-		"market.v1.PackedPrices":      {1, 2, 3},
-		"market.v1.PackedDailyPrices": {1, 2, 3, 4, 5},
-		"market.v1.PackedSeries":      {1, 2},
-		"market.v1.PricePoint":        {1, 2},
-		"market.v1.DailyPrice":        {1, 2, 3, 4, 5},
-		"market.v1.SeriesPoint":       {1, 2},
-		"google.protobuf.Timestamp":   {1, 2},
+		"market.v1.PackedPrices":        {1, 2, 3},
+		"market.v1.PackedDailyPrices":   {1, 2, 3, 4, 5},
+		"market.v1.PackedSeries":        {1, 2},
+		"market.v1.PricePoint":          {1, 2},
+		"market.v1.DailyPrice":          {1, 2, 3, 4, 5},
+		"market.v1.SeriesPoint":         {1, 2},
+		"google.protobuf.Timestamp":     {1, 2},
 	}
 	for _, m := range []proto.Message{&marketv1.ProductState{}, &marketv1.PricePoint{}, &marketv1.DailyPrice{}, &marketv1.SeriesPoint{}, &timestamppb.Timestamp{},
 		&marketv1.PackedPrices{}, &marketv1.PackedDailyPrices{}, &marketv1.PackedSeries{}, &marketv1.PackedFieldEventIds{}} {
