@@ -311,7 +311,8 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 	if st.Version != 0 {
 		b = appendVarintField(b, fVersion, uint64(st.Version))
 	}
-	compactIDs := allCanonicalUUIDs(st.RecentEventIds)
+	var ub [32][16]byte
+	recentUUIDs, compactIDs := parseUUIDs(ub[:0], st.RecentEventIds)
 	for _, id := range st.RecentEventIds {
 		if compactIDs {
 			break
@@ -329,16 +330,10 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 			b = protowire.AppendVarint(b, uint64(v))
 		}
 	}
-	compactFieldIDs := true
-	for _, id := range st.FieldEventId {
-		if _, ok := canonicalUUID(id); !ok {
-			compactFieldIDs = false
-			break
-		}
-	}
+	var fids fieldIDs
+	compactFieldIDs := fids.parse(st.FieldEventId)
 	if len(st.FieldEventId) > 0 && !compactFieldIDs {
-		var kb [32]string
-		for _, k := range appendSortedKeys(kb[:0], st.FieldEventId) {
+		for _, k := range fids.keys {
 			v := st.FieldEventId[k]
 			b = protowire.AppendTag(b, fFieldEventID, protowire.BytesType)
 			b = protowire.AppendVarint(b, uint64(2+protowire.SizeBytes(len(k))+protowire.SizeBytes(len(v))))
@@ -390,10 +385,10 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 		b = appendPackedSeries(b, fPackedRanks, st.RankHistory)
 	}
 	if compactIDs {
-		b, _ = appendRecentUUIDs(b, st.RecentEventIds)
+		b = appendRecentUUIDs(b, recentUUIDs)
 	}
 	if compactFieldIDs {
-		b, _ = appendPackedFieldIDs(b, st.FieldEventId)
+		b = fids.appendTo(b)
 	}
 	return append(b, st.ProtoReflect().GetUnknown()...), nil
 }
@@ -407,15 +402,6 @@ func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	return keys
 }
 
-// allCanonicalUUIDs reports whether every id is a UUID in canonical text form.
-func allCanonicalUUIDs(ids []string) bool {
-	for _, id := range ids {
-		if _, ok := canonicalUUID(id); !ok {
-			return false
-		}
-	}
-	return true
-}
 
 // decoder reads one encoded ProductState. Strings are substrings of one copy of the input and
 // history points come from slabs, so decoding allocates a handful of times, not per point.

@@ -34,9 +34,8 @@ func canonicalUUID(s string) (u [16]byte, ok bool) {
 		if i == 8 || i == 13 || i == 18 || i == 23 {
 			i++
 		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
+		hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+		if hi|lo > 0xf {
 			return u, false
 		}
 		u[j] = hi<<4 | lo
@@ -45,14 +44,28 @@ func canonicalUUID(s string) (u [16]byte, ok bool) {
 	return u, true
 }
 
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// hexValue maps the lower-case hex digits to their values and every other byte to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// parseUUIDs appends the 16 bytes of every id to dst and reports true when every id is a UUID
+// in canonical text form (dst is then as long as ids).
+func parseUUIDs(dst [][16]byte, ids []string) ([][16]byte, bool) {
+	for _, id := range ids {
+		u, ok := canonicalUUID(id)
+		if !ok {
+			return dst, false
+		}
+		dst = append(dst, u)
+	}
+	return dst, true
 }
 
 // appendUUIDText appends the canonical text form of the 16 bytes u.
@@ -89,74 +102,80 @@ func uuidTexts(uuids []byte) ([]string, error) {
 	return out, nil
 }
 
-// appendRecentUUIDs appends ids as field recent_event_uuids and reports true, or appends
-// nothing and reports false when an id is not a canonical UUID (the list is then written as
-// text). An empty list is written as nothing.
-func appendRecentUUIDs(b []byte, ids []string) ([]byte, bool) {
-	if len(ids) == 0 {
-		return b, true
+// appendRecentUUIDs appends uuids (parsed recent_event_ids) as field recent_event_uuids; an
+// empty list is written as nothing.
+func appendRecentUUIDs(b []byte, uuids [][16]byte) []byte {
+	if len(uuids) == 0 {
+		return b
 	}
-	start := len(b)
 	b = protowire.AppendTag(b, fRecentUUIDs, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(16*len(ids)))
-	for _, id := range ids {
-		u, ok := canonicalUUID(id)
-		if !ok {
-			return b[:start], false
-		}
-		b = append(b, u[:]...)
-	}
-	return b, true
-}
-
-// appendPackedFieldIDs appends m (field_event_id) as field packed_field_event_id, fields in
-// key order, and reports true; it appends nothing and reports false when an id is not a
-// canonical UUID. An empty map is written as nothing.
-func appendPackedFieldIDs(b []byte, m map[string]string) ([]byte, bool) {
-	if len(m) == 0 {
-		return b, true
-	}
-	var kb [32]string
-	keys := appendSortedKeys(kb[:0], m)
-	var ub [8][16]byte
-	uuids := ub[:0]
-	var ib [32]int
-	index := ib[:0]
-	for _, k := range keys {
-		u, ok := canonicalUUID(m[k])
-		if !ok {
-			return b, false
-		}
-		i := slices.Index(uuids, u)
-		if i < 0 {
-			i = len(uuids)
-			uuids = append(uuids, u)
-		}
-		index = append(index, i)
-	}
-	fieldsSize, indexSize := 0, 0
-	for i, k := range keys {
-		fieldsSize += protowire.SizeTag(fPackedIDsFields) + protowire.SizeBytes(len(k))
-		indexSize += protowire.SizeVarint(uint64(index[i]))
-	}
-	size := protowire.SizeTag(fPackedIDsUUIDs) + protowire.SizeBytes(16*len(uuids)) + fieldsSize +
-		protowire.SizeTag(fPackedIDsIndex) + protowire.SizeBytes(indexSize)
-	b = protowire.AppendTag(b, fPackedFieldIDs, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size))
-	b = protowire.AppendTag(b, fPackedIDsUUIDs, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(16*len(uuids)))
 	for _, u := range uuids {
 		b = append(b, u[:]...)
 	}
-	for _, k := range keys {
+	return b
+}
+
+// fieldIDs is field_event_id parsed for the compact form: the fields in key order, the
+// distinct ids, and for each field the index of its id.
+type fieldIDs struct {
+	keys  []string
+	uuids [][16]byte
+	index []int
+	// backing arrays for the usual sizes
+	kb [32]string
+	ub [8][16]byte
+	ib [32]int
+}
+
+// parse reads m and reports whether every id is a UUID in canonical text form.
+func (f *fieldIDs) parse(m map[string]string) bool {
+	f.keys = appendSortedKeys(f.kb[:0], m)
+	f.uuids, f.index = f.ub[:0], f.ib[:0]
+	for _, k := range f.keys {
+		u, ok := canonicalUUID(m[k])
+		if !ok {
+			return false
+		}
+		i := slices.Index(f.uuids, u)
+		if i < 0 {
+			i = len(f.uuids)
+			f.uuids = append(f.uuids, u)
+		}
+		f.index = append(f.index, i)
+	}
+	return true
+}
+
+// appendTo appends the parsed map as field packed_field_event_id; an empty map is written as
+// nothing.
+func (f *fieldIDs) appendTo(b []byte) []byte {
+	if len(f.keys) == 0 {
+		return b
+	}
+	fieldsSize, indexSize := 0, 0
+	for i, k := range f.keys {
+		fieldsSize += protowire.SizeTag(fPackedIDsFields) + protowire.SizeBytes(len(k))
+		indexSize += protowire.SizeVarint(uint64(f.index[i]))
+	}
+	size := protowire.SizeTag(fPackedIDsUUIDs) + protowire.SizeBytes(16*len(f.uuids)) + fieldsSize +
+		protowire.SizeTag(fPackedIDsIndex) + protowire.SizeBytes(indexSize)
+	b = protowire.AppendTag(b, fPackedFieldIDs, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	b = protowire.AppendTag(b, fPackedIDsUUIDs, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(16*len(f.uuids)))
+	for _, u := range f.uuids {
+		b = append(b, u[:]...)
+	}
+	for _, k := range f.keys {
 		b = appendStringField(b, fPackedIDsFields, k)
 	}
 	b = protowire.AppendTag(b, fPackedIDsIndex, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(indexSize))
-	for _, i := range index {
+	for _, i := range f.index {
 		b = protowire.AppendVarint(b, uint64(i))
 	}
-	return b, true
+	return b
 }
 
 // unpackRecentUUIDs appends the ids of recent_event_uuids to recent_event_ids.
