@@ -402,7 +402,6 @@ func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	return keys
 }
 
-
 // decoder reads one encoded ProductState. Strings are substrings of one copy of the input and
 // history points come from slabs, so decoding allocates a handful of times, not per point.
 type decoder struct {
