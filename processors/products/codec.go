@@ -393,12 +393,34 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 	return append(b, st.ProtoReflect().GetUnknown()...), nil
 }
 
-// appendSortedKeys appends the keys of m to keys, sorted.
+// fieldNames are the names Apply keys field_time_unix_ms and field_event_id by, sorted.
+var fieldNames = func() []string {
+	names := []string{FieldMarketplace, FieldTitle, FieldBrand, FieldCategory, FieldPrice, FieldListPrice, FieldRating,
+		FieldReviewCount, FieldBoughtPastMonth, FieldRanks, FieldPrime, FieldAvailability, FieldSellerCount, FieldImageURL}
+	slices.Sort(names)
+	return names
+}()
+
+// appendSortedKeys appends the keys of m to keys, sorted. The maps of a state hold the names
+// of fieldNames only, so it looks those up (cheaper than ranging over the map and sorting),
+// and does that only when m has other keys.
 func appendSortedKeys[V any](keys []string, m map[string]V) []string {
+	start := len(keys)
+	if len(m) <= len(fieldNames) {
+		for _, k := range fieldNames {
+			if _, ok := m[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys)-start == len(m) {
+			return keys
+		}
+		keys = keys[:start]
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.Sort(keys[start:])
 	return keys
 }
 

@@ -80,6 +80,11 @@ func codecStates(t testing.TB) []*marketv1.ProductState {
 		many.FieldEventId[fmt.Sprintf("field %d", i)] = fmt.Sprintf("%s%04x", id[:32], i)
 	}
 	out = append(out, many)
+	// Keys Apply does not write beside the ones it does (the encoder looks the usual ones up).
+	extra := proto.Clone(out[0]).(*marketv1.ProductState)
+	extra.FieldTimeUnixMs["zz-future"] = 1
+	extra.FieldEventId["aa-future"] = id
+	out = append(out, extra)
 	return out
 }
 

@@ -122,25 +122,29 @@ type fieldIDs struct {
 	keys  []string
 	uuids [][16]byte
 	index []int
+	// texts are the distinct ids as text, in the order of uuids.
+	texts []string
 	// backing arrays for the usual sizes
 	kb [32]string
 	ub [8][16]byte
+	tb [8]string
 	ib [32]int
 }
 
 // parse reads m and reports whether every id is a UUID in canonical text form.
 func (f *fieldIDs) parse(m map[string]string) bool {
 	f.keys = appendSortedKeys(f.kb[:0], m)
-	f.uuids, f.index = f.ub[:0], f.ib[:0]
+	f.uuids, f.texts, f.index = f.ub[:0], f.tb[:0], f.ib[:0]
 	for _, k := range f.keys {
-		u, ok := canonicalUUID(m[k])
-		if !ok {
-			return false
-		}
-		i := slices.Index(f.uuids, u)
+		id := m[k]
+		i := slices.Index(f.texts, id) // most fields share the id of the latest observation
 		if i < 0 {
+			u, ok := canonicalUUID(id)
+			if !ok {
+				return false
+			}
 			i = len(f.uuids)
-			f.uuids = append(f.uuids, u)
+			f.uuids, f.texts = append(f.uuids, u), append(f.texts, id)
 		}
 		f.index = append(f.index, i)
 	}
