@@ -82,8 +82,10 @@ type Config struct {
 	// StateCache is the number of decoded product states the tracker keeps in memory, so that
 	// the next observation of a product skips reading its state back from local storage
 	// (0 turns it off). It changes no state, only the tracker's speed and memory: each entry
-	// holds a decoded state (about 25 KB at the default bounds), so the default, 8192, is up to
-	// about 200 MB, for the products observed most recently across the instance's partitions.
+	// holds a decoded state and its bytes (about 30 KB for a product whose histories are full
+	// at the default bounds, 8 KB after a month of daily observations), so the default, 8192,
+	// holds up to about 250 MB, for the products encoded most recently across the instance's
+	// partitions.
 	StateCache int
 }
 
