@@ -152,27 +152,38 @@ type packedArray struct {
 	plain bool // int32 field: plain varint of the value, not zigzag
 }
 
-// varint returns the varint written for value i.
-func (p packedArray) varint(i int) uint64 {
-	v := p.vals[i]
-	if p.delta && i > 0 {
-		v -= p.vals[i-1]
+// varints turns the values into the varints written, in place, and returns their total size.
+func (p packedArray) varints() int {
+	size := 0
+	var prev int64
+	for i, v := range p.vals {
+		w := v
+		if p.delta {
+			w, prev = v-prev, v
+		}
+		u := uint64(w)
+		if !p.plain {
+			u = protowire.EncodeZigZag(w)
+		}
+		p.vals[i] = int64(u)
+		size += protowire.SizeVarint(u)
 	}
-	if p.plain {
-		return uint64(v)
-	}
-	return protowire.EncodeZigZag(v)
+	return size
 }
 
-func (p packedArray) bodySize() int {
-	s := 0
-	for i := range p.vals {
-		s += protowire.SizeVarint(p.varint(i))
+// appendVarint is protowire.AppendVarint with the one- and two-byte cases (most deltas) inline.
+func appendVarint(b []byte, v uint64) []byte {
+	switch {
+	case v < 1<<7:
+		return append(b, byte(v))
+	case v < 1<<14:
+		return append(b, byte(v)|0x80, byte(v>>7))
 	}
-	return s
+	return protowire.AppendVarint(b, v)
 }
 
-// appendPackedMessage appends field num holding the packed arrays (empty ones are left out).
+// appendPackedMessage appends field num holding the packed arrays (empty ones are left out);
+// it overwrites their values with the varints written.
 func appendPackedMessage(b []byte, num protowire.Number, arrays ...packedArray) []byte {
 	var sizes [5]int
 	total := 0
@@ -180,7 +191,7 @@ func appendPackedMessage(b []byte, num protowire.Number, arrays ...packedArray) 
 		if len(a.vals) == 0 {
 			continue
 		}
-		sizes[i] = a.bodySize()
+		sizes[i] = a.varints()
 		total += protowire.SizeTag(a.num) + protowire.SizeBytes(sizes[i])
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
@@ -191,8 +202,9 @@ func appendPackedMessage(b []byte, num protowire.Number, arrays ...packedArray) 
 		}
 		b = protowire.AppendTag(b, a.num, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(sizes[i]))
-		for j := range a.vals {
-			b = protowire.AppendVarint(b, a.varint(j))
+		b = slices.Grow(b, sizes[i])
+		for _, v := range a.vals {
+			b = appendVarint(b, uint64(v))
 		}
 	}
 	return b
