@@ -42,6 +42,7 @@ type processCmd struct {
 type processorFlags struct {
 	MetricsAddr          string        `default:"127.0.0.1:9464" placeholder:"HOST:PORT" help:"Serve /metrics, /healthz and /readyz here (empty: off)."`
 	StorageDir           string        `placeholder:"DIR" help:"goka's local table storage; default <data-dir>/goka. Deleting it is safe: tables recover from Kafka."`
+	ProductStateCache    int           `default:"8192" placeholder:"N" help:"Product tracker: decoded product states kept in memory, so the next observation of a product skips decoding its state (about 30 KB each with full histories; 0: off)."`
 	AllowedLateness      time.Duration `default:"10m" help:"Keyword windows: how late an event may arrive and still update its window."`
 	TickInterval         time.Duration `default:"5s" help:"Keyword windows: how often quiet keywords are checked for windows to close."`
 	WebhookSecret        string        `env:"MIP_WEBHOOK_SECRET" help:"Secret that signs webhooks (X-MIP-Signature: sha256 HMAC of \"<timestamp>.<body>\"); required by the notifications role. The demo keeps one in <data-dir>/webhook-secret."`
@@ -103,7 +104,9 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 	for _, role := range roles {
 		switch role {
 		case "products":
-			p, err := products.New(genv, products.DefaultConfig(), m)
+			pc := products.DefaultConfig()
+			pc.StateCache = f.ProductStateCache
+			p, err := products.New(genv, pc, m)
 			if err != nil {
 				return nil, fmt.Errorf("build product tracker: %w", err)
 			}

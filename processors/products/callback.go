@@ -21,6 +21,9 @@ type tracker struct {
 	m       *processors.Metrics
 	onDone  func()
 	changes topics.Topic
+	// codec is the codec of the table edge: the callback encodes with it, so that the cache
+	// the two share learns the state.
+	codec stateCodec
 }
 
 func (t *tracker) process(ctx goka.Context, msg any) {
@@ -60,7 +63,7 @@ func (t *tracker) process(ctx goka.Context, msg any) {
 	if !res.Changed {
 		return
 	}
-	raw, err := stateCodec{}.Encode(res.State)
+	raw, err := t.codec.Encode(res.State) // res.State is the cache's from here: not changed again
 	if err != nil {
 		ctx.Fail(err) // a state that cannot be written: stop rather than lose it
 	}

@@ -1,14 +1,15 @@
 package products
 
 import (
+	"bytes"
 	"errors"
-
 	"fmt"
-	"github.com/lovoo/goka"
 	"math"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/lovoo/goka"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -60,11 +61,21 @@ func Codec() goka.Codec { return stateCodec{} }
 // the generated code allocates every history point and timestamp on its own, which made
 // decoding and encoding the state most of the tracker's CPU time. ProductAttributes (latest)
 // and unknown fields go through the generated code, so fields other teams add there are kept.
-type stateCodec struct{}
+//
+// With a cache (the tracker's own edge), Encode remembers the state it encoded and Decode of
+// the same bytes returns that state instead of reading them (see stateCache): the caller owns
+// what Decode returns and must not change a state after encoding it.
+type stateCodec struct {
+	cache *stateCache
+}
+
+// checkStateCache, set by the package's tests, makes every cache hit also decode the bytes and
+// fail when the cached state differs from what they decode to, or no longer encodes to them.
+var checkStateCache bool
 
 // Encode marshals a *marketv1.ProductState; []byte (a state the callback encoded itself, to
 // measure it) passes as it is.
-func (stateCodec) Encode(v any) ([]byte, error) {
+func (c stateCodec) Encode(v any) ([]byte, error) {
 	if b, ok := v.([]byte); ok {
 		return b, nil
 	}
@@ -78,15 +89,28 @@ func (stateCodec) Encode(v any) ([]byte, error) {
 			return nil, fmt.Errorf("encode product state %s: %w", st.GetAsin(), err)
 		}
 	}
-	b, err := appendState(make([]byte, 0, sizeHint(st)), st)
+	b, err := encodeState(st)
 	if err != nil {
 		return nil, fmt.Errorf("encode product state %s: %w", st.GetAsin(), err)
+	}
+	if c.cache != nil {
+		c.cache.put(b, st)
 	}
 	return b, nil
 }
 
 // Decode unmarshals a *marketv1.ProductState.
-func (stateCodec) Decode(b []byte) (any, error) {
+func (c stateCodec) Decode(b []byte) (any, error) {
+	if c.cache != nil {
+		if st := c.cache.take(b); st != nil {
+			if checkStateCache {
+				if err := checkCached(st, b); err != nil {
+					return nil, err
+				}
+			}
+			return st, nil
+		}
+	}
 	st, err := decodeState(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode product state: %w", err)
@@ -94,13 +118,38 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	return st, nil
 }
 
-// sizeHint over-estimates the encoded size of st, so that encoding allocates once.
-func sizeHint(st *marketv1.ProductState) int {
-	return 256 + len(st.Asin) + len(st.Marketplace) +
-		24*len(st.FieldTimeUnixMs) + 64*len(st.FieldEventId) +
-		28*len(st.PriceHistory) + 40*len(st.DailyPrices) +
-		48*len(st.RecentEventIds) + 11*len(st.RecentEventTimeUnixMs) +
-		24*(len(st.ReviewHistory)+len(st.RankHistory)) + len(st.ProtoReflect().GetUnknown())
+// checkCached fails when st, a cached state of raw, differs from what raw decodes to.
+func checkCached(st *marketv1.ProductState, raw []byte) error {
+	again, err := encodeState(st)
+	if err != nil || !bytes.Equal(again, raw) {
+		return fmt.Errorf("state cache: %s changed after it was encoded (%v)", st.GetAsin(), err)
+	}
+	dec, err := decodeState(raw)
+	if err != nil {
+		return fmt.Errorf("state cache: decode %s: %w", st.GetAsin(), err)
+	}
+	a, errA := stateMarshal.Marshal(st)
+	b, errB := stateMarshal.Marshal(dec)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		return fmt.Errorf("state cache: cached state of %s differs from its bytes decoded (%v, %v)", st.GetAsin(), errA, errB)
+	}
+	return nil
+}
+
+// encodePool holds scratch buffers for encodeState.
+var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// encodeState returns st encoded in a buffer of its own, of exactly its length (goka keeps it
+// until it is produced, and the cache for as long as the state is cached).
+func encodeState(st *marketv1.ProductState) ([]byte, error) {
+	buf := encodePool.Get().(*[]byte)
+	defer encodePool.Put(buf)
+	b, err := appendState((*buf)[:0], st)
+	if err != nil {
+		return nil, err
+	}
+	*buf = b[:0]
+	return bytes.Clone(b), nil
 }
 
 func appendStringField(b []byte, num protowire.Number, s string) []byte {
@@ -180,7 +229,8 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 		}
 	}
 	if len(st.FieldTimeUnixMs) > 0 {
-		for _, k := range sortedKeys(st.FieldTimeUnixMs) {
+		var kb [32]string
+		for _, k := range appendSortedKeys(kb[:0], st.FieldTimeUnixMs) {
 			v := st.FieldTimeUnixMs[k]
 			b = protowire.AppendTag(b, fFieldTime, protowire.BytesType)
 			b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(k))+sizeVarintField(uint64(v))))
@@ -261,7 +311,12 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 	if st.Version != 0 {
 		b = appendVarintField(b, fVersion, uint64(st.Version))
 	}
+	var ub [32][16]byte
+	recentUUIDs, compactIDs := parseUUIDs(ub[:0], st.RecentEventIds)
 	for _, id := range st.RecentEventIds {
+		if compactIDs {
+			break
+		}
 		b = appendStringField(b, fRecentIDs, id)
 	}
 	if len(st.RecentEventTimeUnixMs) > 0 {
@@ -275,8 +330,10 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 			b = protowire.AppendVarint(b, uint64(v))
 		}
 	}
-	if len(st.FieldEventId) > 0 {
-		for _, k := range sortedKeys(st.FieldEventId) {
+	var fids fieldIDs
+	compactFieldIDs := fids.parse(st.FieldEventId)
+	if len(st.FieldEventId) > 0 && !compactFieldIDs {
+		for _, k := range fids.keys {
 			v := st.FieldEventId[k]
 			b = protowire.AppendTag(b, fFieldEventID, protowire.BytesType)
 			b = protowire.AppendVarint(b, uint64(2+protowire.SizeBytes(len(k))+protowire.SizeBytes(len(v))))
@@ -327,15 +384,43 @@ func appendState(b []byte, st *marketv1.ProductState) ([]byte, error) {
 	if packRanks && len(st.RankHistory) > 0 {
 		b = appendPackedSeries(b, fPackedRanks, st.RankHistory)
 	}
+	if compactIDs {
+		b = appendRecentUUIDs(b, recentUUIDs)
+	}
+	if compactFieldIDs {
+		b = fids.appendTo(b)
+	}
 	return append(b, st.ProtoReflect().GetUnknown()...), nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// fieldNames are the names Apply keys field_time_unix_ms and field_event_id by, sorted.
+var fieldNames = func() []string {
+	names := []string{FieldMarketplace, FieldTitle, FieldBrand, FieldCategory, FieldPrice, FieldListPrice, FieldRating,
+		FieldReviewCount, FieldBoughtPastMonth, FieldRanks, FieldPrime, FieldAvailability, FieldSellerCount, FieldImageURL}
+	slices.Sort(names)
+	return names
+}()
+
+// appendSortedKeys appends the keys of m to keys, sorted. The maps of a state hold the names
+// of fieldNames only, so it looks those up (cheaper than ranging over the map and sorting),
+// and does that only when m has other keys.
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
+	start := len(keys)
+	if len(m) <= len(fieldNames) {
+		for _, k := range fieldNames {
+			if _, ok := m[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys)-start == len(m) {
+			return keys
+		}
+		keys = keys[:start]
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.Sort(keys[start:])
 	return keys
 }
 
@@ -349,6 +434,10 @@ type decoder struct {
 	sp  []marketv1.SeriesPoint
 	// packed collects the compact histories (fields 19 to 22), turned into points at the end.
 	packed [4]packedReader
+	// recentUUIDs and fieldIDs are the compact event ids (fields 23 and 24), turned into text
+	// at the end.
+	recentUUIDs []byte
+	fieldIDs    *marketv1.PackedFieldEventIds
 }
 
 func (d *decoder) timestamp() *timestamppb.Timestamp {
@@ -450,6 +539,9 @@ func decodeState(b []byte) (*marketv1.ProductState, error) {
 	if err := d.finishPacked(st); err != nil {
 		return nil, err
 	}
+	if err := d.finishIDs(st); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -545,6 +637,20 @@ func (d *decoder) field(st *marketv1.ProductState, num protowire.Number, typ pro
 		}
 		_, v := d.bytesValue(body, off)
 		return true, d.packed[num-fPackedPrices].read(v)
+	case fRecentUUIDs:
+		if typ != protowire.BytesType {
+			return false, nil
+		}
+		_, d.recentUUIDs = d.bytesValue(body, off) // a scalar: the last one wins
+	case fPackedFieldIDs:
+		if typ != protowire.BytesType {
+			return false, nil
+		}
+		_, v := d.bytesValue(body, off)
+		if d.fieldIDs == nil {
+			d.fieldIDs = &marketv1.PackedFieldEventIds{}
+		}
+		return true, stateUnmarshal.Unmarshal(v, d.fieldIDs)
 	case fPriceEWMA, fReviewVelocity, fRankTrend:
 		if typ != protowire.Fixed64Type {
 			return false, nil
@@ -748,5 +854,18 @@ func seriesPoint(p *marketv1.SeriesPoint, b []byte) error {
 		return err
 	}
 	p.TimeUnixMs, p.Value = int64(v[0]), int64(v[1])
+	return nil
+}
+
+// finishIDs adds the compact event ids the decoder read to st's lists.
+func (d *decoder) finishIDs(st *marketv1.ProductState) error {
+	if len(d.recentUUIDs) > 0 {
+		if err := unpackRecentUUIDs(st, d.recentUUIDs); err != nil {
+			return err
+		}
+	}
+	if d.fieldIDs != nil {
+		return unpackFieldIDs(st, d.fieldIDs)
+	}
 	return nil
 }

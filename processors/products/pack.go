@@ -19,11 +19,24 @@ const (
 	fPackedRanks   protowire.Number = 22
 )
 
-// Unpack moves the compact histories of a state read with the generated code (the catalog's
-// codec, `marketinsights tail`) into price_history, daily_prices, review_history and
-// rank_history, appending them to what those hold, and clears the compact fields. The
-// tracker's own codec does this while decoding.
+// Unpack moves the compact fields of a state read with the generated code (the catalog's
+// codec, `marketinsights tail`) into the fields they stand for — the histories into
+// price_history, daily_prices, review_history and rank_history, recent_event_uuids into
+// recent_event_ids (all appended to what those hold), packed_field_event_id into
+// field_event_id — and clears them. The tracker's own codec does this while decoding.
 func Unpack(st *marketv1.ProductState) error {
+	if len(st.RecentEventUuids) > 0 {
+		if err := unpackRecentUUIDs(st, st.RecentEventUuids); err != nil {
+			return err
+		}
+	}
+	st.RecentEventUuids = nil
+	if p := st.PackedFieldEventId; p != nil {
+		if err := unpackFieldIDs(st, p); err != nil {
+			return err
+		}
+		st.PackedFieldEventId = nil
+	}
 	if p := st.GetPackedPriceHistory(); p != nil {
 		pts, err := unpackPrices(slices.Clone(p.GetSecondsDelta()), p.GetNanos(), slices.Clone(p.GetAmountMinorDelta()))
 		if err != nil {
@@ -59,7 +72,8 @@ func Unpack(st *marketv1.ProductState) error {
 
 // isPacked reports whether st holds compact histories (read by the generated code).
 func isPacked(st *marketv1.ProductState) bool {
-	return st.PackedPriceHistory != nil || st.PackedDailyPrices != nil || st.PackedReviewHistory != nil || st.PackedRankHistory != nil
+	return st.PackedPriceHistory != nil || st.PackedDailyPrices != nil || st.PackedReviewHistory != nil || st.PackedRankHistory != nil ||
+		len(st.RecentEventUuids) > 0 || st.PackedFieldEventId != nil
 }
 
 // undelta turns deltas into values in place (two's-complement arithmetic, as written).
@@ -129,60 +143,76 @@ func unpackSeries(times, values []int64, what string) ([]*marketv1.SeriesPoint, 
 	return out, nil
 }
 
-// packedArray is one packed repeated sint64 (or int32 when int32) field of a compact history:
-// its values are f(0..n-1), written as deltas when delta is set.
+// packedArray is one packed repeated sint64 (or int32, when plain) field of a compact history,
+// number num: its values, written as deltas from the previous value when delta is set.
 type packedArray struct {
 	num   protowire.Number
-	n     int
-	f     func(i int) int64
+	vals  []int64
 	delta bool
-	int32 bool // int32 field: plain varint of the value, not zigzag
+	plain bool // int32 field: plain varint of the value, not zigzag
 }
 
-func (p packedArray) value(i int) uint64 {
-	v := p.f(i)
-	if p.delta && i > 0 {
-		v -= p.f(i - 1)
+// varints turns the values into the varints written, in place, and returns their total size.
+func (p packedArray) varints() int {
+	size := 0
+	var prev int64
+	for i, v := range p.vals {
+		w := v
+		if p.delta {
+			w, prev = v-prev, v
+		}
+		u := uint64(w)
+		if !p.plain {
+			u = protowire.EncodeZigZag(w)
+		}
+		p.vals[i] = int64(u)
+		size += protowire.SizeVarint(u)
 	}
-	if p.int32 {
-		return uint64(v)
-	}
-	return protowire.EncodeZigZag(v)
+	return size
 }
 
-func (p packedArray) bodySize() int {
-	s := 0
-	for i := range p.n {
-		s += protowire.SizeVarint(p.value(i))
+// appendVarint is protowire.AppendVarint with the one- and two-byte cases (most deltas) inline.
+func appendVarint(b []byte, v uint64) []byte {
+	switch {
+	case v < 1<<7:
+		return append(b, byte(v))
+	case v < 1<<14:
+		return append(b, byte(v)|0x80, byte(v>>7))
 	}
-	return s
+	return protowire.AppendVarint(b, v)
 }
 
-// appendPackedMessage appends field num holding the packed arrays (empty ones are left out).
+// appendPackedMessage appends field num holding the packed arrays (empty ones are left out);
+// it overwrites their values with the varints written.
 func appendPackedMessage(b []byte, num protowire.Number, arrays ...packedArray) []byte {
 	var sizes [5]int
 	total := 0
 	for i, a := range arrays {
-		if a.n == 0 {
+		if len(a.vals) == 0 {
 			continue
 		}
-		sizes[i] = a.bodySize()
+		sizes[i] = a.varints()
 		total += protowire.SizeTag(a.num) + protowire.SizeBytes(sizes[i])
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(total))
 	for i, a := range arrays {
-		if a.n == 0 {
+		if len(a.vals) == 0 {
 			continue
 		}
 		b = protowire.AppendTag(b, a.num, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(sizes[i]))
-		for j := range a.n {
-			b = protowire.AppendVarint(b, a.value(j))
+		b = slices.Grow(b, sizes[i])
+		for _, v := range a.vals {
+			b = appendVarint(b, uint64(v))
 		}
 	}
 	return b
 }
+
+// packScratch holds the values of a compact history's arrays while they are written, on the
+// stack for histories up to its length.
+type packScratch [5][128]int64
 
 // packablePrices reports whether the compact form keeps h exactly: every point has a time and
 // nothing has unknown fields.
@@ -197,15 +227,20 @@ func packablePrices(h []*marketv1.PricePoint) (ok, nanos bool) {
 }
 
 func appendPackedPrices(b []byte, h []*marketv1.PricePoint, nanos bool) []byte {
-	arrays := []packedArray{
-		{num: 1, n: len(h), delta: true, f: func(i int) int64 { return h[i].Time.Seconds }},
-		{num: 2, f: func(i int) int64 { return int64(h[i].Time.Nanos) }, int32: true},
-		{num: 3, n: len(h), delta: true, f: func(i int) int64 { return h[i].AmountMinor }},
+	var sc packScratch
+	secs, ns, amounts := sc[0][:0], sc[1][:0], sc[2][:0]
+	for _, p := range h {
+		secs = append(secs, p.Time.Seconds)
+		amounts = append(amounts, p.AmountMinor)
+		if nanos {
+			ns = append(ns, int64(p.Time.Nanos))
+		}
 	}
-	if nanos {
-		arrays[1].n = len(h)
-	}
-	return appendPackedMessage(b, fPackedPrices, arrays...)
+	return appendPackedMessage(b, fPackedPrices,
+		packedArray{num: 1, vals: secs, delta: true},
+		packedArray{num: 2, vals: ns, plain: true},
+		packedArray{num: 3, vals: amounts, delta: true},
+	)
 }
 
 func packable[T proto.Message](xs []T) bool {
@@ -218,19 +253,34 @@ func packable[T proto.Message](xs []T) bool {
 }
 
 func appendPackedDaily(b []byte, d []*marketv1.DailyPrice) []byte {
+	var sc packScratch
+	days, mins, maxs, sums, counts := sc[0][:0], sc[1][:0], sc[2][:0], sc[3][:0], sc[4][:0]
+	for _, x := range d {
+		days = append(days, int64(x.Day))
+		mins = append(mins, x.MinMinor)
+		maxs = append(maxs, x.MaxMinor-x.MinMinor)
+		sums = append(sums, x.SumMinor-x.MinMinor*x.Count)
+		counts = append(counts, x.Count)
+	}
 	return appendPackedMessage(b, fPackedDaily,
-		packedArray{num: 1, n: len(d), delta: true, f: func(i int) int64 { return int64(d[i].Day) }},
-		packedArray{num: 2, n: len(d), delta: true, f: func(i int) int64 { return d[i].MinMinor }},
-		packedArray{num: 3, n: len(d), f: func(i int) int64 { return d[i].MaxMinor - d[i].MinMinor }},
-		packedArray{num: 4, n: len(d), f: func(i int) int64 { return d[i].SumMinor - d[i].MinMinor*d[i].Count }},
-		packedArray{num: 5, n: len(d), f: func(i int) int64 { return d[i].Count }},
+		packedArray{num: 1, vals: days, delta: true},
+		packedArray{num: 2, vals: mins, delta: true},
+		packedArray{num: 3, vals: maxs},
+		packedArray{num: 4, vals: sums},
+		packedArray{num: 5, vals: counts},
 	)
 }
 
 func appendPackedSeries(b []byte, num protowire.Number, h []*marketv1.SeriesPoint) []byte {
+	var sc [2][128]int64
+	times, values := sc[0][:0], sc[1][:0]
+	for _, p := range h {
+		times = append(times, p.TimeUnixMs)
+		values = append(values, p.Value)
+	}
 	return appendPackedMessage(b, num,
-		packedArray{num: 1, n: len(h), delta: true, f: func(i int) int64 { return h[i].TimeUnixMs }},
-		packedArray{num: 2, n: len(h), delta: true, f: func(i int) int64 { return h[i].Value }},
+		packedArray{num: 1, vals: times, delta: true},
+		packedArray{num: 2, vals: values, delta: true},
 	)
 }
 

@@ -7,8 +7,9 @@
 // start. It reports per contender the rate (input records per second, from the first to the last
 // input record whose callback started), the ratio to the counter's rate (the figure the
 // processors are held to), the mean bytes of state per key (the last value of every key in the
-// group's table topic), and heap allocations per input record (the whole process: goka, sarama,
-// LevelDB and the embedded broker included, so compare them between contenders, not to zero).
+// group's table topic), and heap allocations and CPU time per input record (the whole process:
+// goka, sarama, LevelDB and the embedded broker included, so compare them between contenders,
+// not to zero; CPU time is the steadier figure when other work shares the machine).
 // Medians over the iterations are reported; run with -benchtime=Nx.
 //
 // Records are counted with goka's context wrapper, which sees a callback before it runs: the
@@ -27,6 +28,7 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +80,9 @@ type Result struct {
 	// AllocsPerRecord and BytesPerRecord are the process's heap allocations during the pass,
 	// per input record.
 	AllocsPerRecord, BytesPerRecord float64
+	// CPUPerRecord is the process's CPU time (user and system) during the pass per input
+	// record, in microseconds: less sensitive than Rate to other work on a shared machine.
+	CPUPerRecord float64
 }
 
 // Counter is the baseline: a goka processor that only counts the records of each key in its
@@ -130,8 +135,8 @@ func Run(b *testing.B, bench Bench, contenders ...Contender) []Result {
 			group := goka.Group(fmt.Sprintf("%s-%s-run%d", bench.Input, c.Name, i))
 			res := pass(b, bench, c, group, timeout)
 			runs[j] = append(runs[j], res)
-			b.Logf("run %d: %s %.0f records/s (%.2f of the counter), %.0f B of state per key (%d keys), %.1f allocs and %.0f B per record",
-				i, c.Name, res.Rate, res.Rate/runs[0][i].Rate, res.StateBytesPerKey, res.Keys, res.AllocsPerRecord, res.BytesPerRecord)
+			b.Logf("run %d: %s %.0f records/s (%.2f of the counter), %.0f B of state per key (%d keys), %.1f allocs, %.0f B and %.1f us of CPU per record",
+				i, c.Name, res.Rate, res.Rate/runs[0][i].Rate, res.StateBytesPerKey, res.Keys, res.AllocsPerRecord, res.BytesPerRecord, res.CPUPerRecord)
 		}
 	}
 	b.StopTimer()
@@ -143,11 +148,13 @@ func Run(b *testing.B, bench Bench, contenders ...Contender) []Result {
 			Keys:             runs[j][0].Keys,
 			AllocsPerRecord:  median(runs[j], func(r Result) float64 { return r.AllocsPerRecord }),
 			BytesPerRecord:   median(runs[j], func(r Result) float64 { return r.BytesPerRecord }),
+			CPUPerRecord:     median(runs[j], func(r Result) float64 { return r.CPUPerRecord }),
 		}
 		b.ReportMetric(out[j].Rate, c.Name+"-rec/s")
 		b.ReportMetric(out[j].StateBytesPerKey, c.Name+"-state-B/key")
 		b.ReportMetric(out[j].AllocsPerRecord, c.Name+"-allocs/rec")
 		b.ReportMetric(out[j].BytesPerRecord, c.Name+"-B/rec")
+		b.ReportMetric(out[j].CPUPerRecord, c.Name+"-cpu-us/rec")
 		if j > 0 {
 			ratios := make([]float64, len(runs[j]))
 			for i := range runs[j] {
@@ -184,6 +191,7 @@ func pass(b *testing.B, bench Bench, c Contender, group goka.Group, timeout time
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	cpuBefore := cpuTime()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -203,6 +211,7 @@ func pass(b *testing.B, bench Bench, c Contender, group goka.Group, timeout time
 		}
 	}
 	runtime.ReadMemStats(&after)
+	cpu := cpuTime() - cpuBefore
 	cancel()
 	select {
 	case err := <-done:
@@ -216,6 +225,7 @@ func pass(b *testing.B, bench Bench, c Contender, group goka.Group, timeout time
 		Rate:            m.rate(),
 		AllocsPerRecord: float64(after.Mallocs-before.Mallocs) / float64(n),
 		BytesPerRecord:  float64(after.TotalAlloc-before.TotalAlloc) / float64(n),
+		CPUPerRecord:    float64(cpu.Microseconds()) / float64(n),
 	}
 	res.StateBytesPerKey, res.Keys = tableBytes(b, k, table)
 	return res
@@ -325,4 +335,13 @@ func median[T any](xs []T, f func(T) float64) float64 {
 	}
 	slices.Sort(vs)
 	return vs[len(vs)/2]
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

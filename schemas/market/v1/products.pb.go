@@ -499,8 +499,16 @@ type ProductState struct {
 	PackedReviewHistory *PackedSeries `protobuf:"bytes,21,opt,name=packed_review_history,json=packedReviewHistory,proto3" json:"packed_review_history,omitempty"`
 	// rank_history in compact form, as packed_price_history.
 	PackedRankHistory *PackedSeries `protobuf:"bytes,22,opt,name=packed_rank_history,json=packedRankHistory,proto3" json:"packed_rank_history,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// recent_event_ids in compact form: each id as its 16 bytes, concatenated in the same order.
+	// The product tracker writes the ids here instead of in recent_event_ids when every one is a
+	// UUID in canonical text form (lower-case hex with hyphens, which the bytes reproduce); a
+	// reader appends them, as text, to recent_event_ids.
+	RecentEventUuids []byte `protobuf:"bytes,23,opt,name=recent_event_uuids,json=recentEventUuids,proto3" json:"recent_event_uuids,omitempty"`
+	// field_event_id in compact form, written instead of field_event_id when every id is a
+	// UUID in canonical text form; a reader adds its entries to field_event_id.
+	PackedFieldEventId *PackedFieldEventIds `protobuf:"bytes,24,opt,name=packed_field_event_id,json=packedFieldEventId,proto3" json:"packed_field_event_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ProductState) Reset() {
@@ -687,6 +695,84 @@ func (x *ProductState) GetPackedRankHistory() *PackedSeries {
 	return nil
 }
 
+func (x *ProductState) GetRecentEventUuids() []byte {
+	if x != nil {
+		return x.RecentEventUuids
+	}
+	return nil
+}
+
+func (x *ProductState) GetPackedFieldEventId() *PackedFieldEventIds {
+	if x != nil {
+		return x.PackedFieldEventId
+	}
+	return nil
+}
+
+// Event ids by field name, each distinct id stored once as its 16 bytes (UUID).
+type PackedFieldEventIds struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The distinct event ids, 16 bytes each, concatenated.
+	Uuids []byte `protobuf:"bytes,1,opt,name=uuids,proto3" json:"uuids,omitempty"`
+	// Field names.
+	Fields []string `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	// For each of fields, the index of its event id in uuids (0 for the first 16 bytes).
+	UuidIndex     []uint32 `protobuf:"varint,3,rep,packed,name=uuid_index,json=uuidIndex,proto3" json:"uuid_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackedFieldEventIds) Reset() {
+	*x = PackedFieldEventIds{}
+	mi := &file_market_v1_products_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackedFieldEventIds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackedFieldEventIds) ProtoMessage() {}
+
+func (x *PackedFieldEventIds) ProtoReflect() protoreflect.Message {
+	mi := &file_market_v1_products_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackedFieldEventIds.ProtoReflect.Descriptor instead.
+func (*PackedFieldEventIds) Descriptor() ([]byte, []int) {
+	return file_market_v1_products_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PackedFieldEventIds) GetUuids() []byte {
+	if x != nil {
+		return x.Uuids
+	}
+	return nil
+}
+
+func (x *PackedFieldEventIds) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *PackedFieldEventIds) GetUuidIndex() []uint32 {
+	if x != nil {
+		return x.UuidIndex
+	}
+	return nil
+}
+
 // Price points as parallel arrays, oldest first. Each delta is from the previous point's value
 // (from 0 for the first), in two's-complement int64 arithmetic.
 type PackedPrices struct {
@@ -703,7 +789,7 @@ type PackedPrices struct {
 
 func (x *PackedPrices) Reset() {
 	*x = PackedPrices{}
-	mi := &file_market_v1_products_proto_msgTypes[5]
+	mi := &file_market_v1_products_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +801,7 @@ func (x *PackedPrices) String() string {
 func (*PackedPrices) ProtoMessage() {}
 
 func (x *PackedPrices) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_products_proto_msgTypes[5]
+	mi := &file_market_v1_products_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +814,7 @@ func (x *PackedPrices) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackedPrices.ProtoReflect.Descriptor instead.
 func (*PackedPrices) Descriptor() ([]byte, []int) {
-	return file_market_v1_products_proto_rawDescGZIP(), []int{5}
+	return file_market_v1_products_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PackedPrices) GetSecondsDelta() []int64 {
@@ -771,7 +857,7 @@ type PackedDailyPrices struct {
 
 func (x *PackedDailyPrices) Reset() {
 	*x = PackedDailyPrices{}
-	mi := &file_market_v1_products_proto_msgTypes[6]
+	mi := &file_market_v1_products_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +869,7 @@ func (x *PackedDailyPrices) String() string {
 func (*PackedDailyPrices) ProtoMessage() {}
 
 func (x *PackedDailyPrices) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_products_proto_msgTypes[6]
+	mi := &file_market_v1_products_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +882,7 @@ func (x *PackedDailyPrices) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackedDailyPrices.ProtoReflect.Descriptor instead.
 func (*PackedDailyPrices) Descriptor() ([]byte, []int) {
-	return file_market_v1_products_proto_rawDescGZIP(), []int{6}
+	return file_market_v1_products_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PackedDailyPrices) GetDayDelta() []int64 {
@@ -847,7 +933,7 @@ type PackedSeries struct {
 
 func (x *PackedSeries) Reset() {
 	*x = PackedSeries{}
-	mi := &file_market_v1_products_proto_msgTypes[7]
+	mi := &file_market_v1_products_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +945,7 @@ func (x *PackedSeries) String() string {
 func (*PackedSeries) ProtoMessage() {}
 
 func (x *PackedSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_market_v1_products_proto_msgTypes[7]
+	mi := &file_market_v1_products_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +958,7 @@ func (x *PackedSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackedSeries.ProtoReflect.Descriptor instead.
 func (*PackedSeries) Descriptor() ([]byte, []int) {
-	return file_market_v1_products_proto_rawDescGZIP(), []int{7}
+	return file_market_v1_products_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PackedSeries) GetTimeUnixMsDelta() []int64 {
@@ -927,7 +1013,7 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\tmin_minor\x18\x02 \x01(\x03R\bminMinor\x12\x1b\n" +
 	"\tmax_minor\x18\x03 \x01(\x03R\bmaxMinor\x12\x1b\n" +
 	"\tsum_minor\x18\x04 \x01(\x03R\bsumMinor\x12\x14\n" +
-	"\x05count\x18\x05 \x01(\x03R\x05count\"\xbd\v\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\"\xbe\f\n" +
 	"\fProductState\x12\x12\n" +
 	"\x04asin\x18\x01 \x01(\tR\x04asin\x12 \n" +
 	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x124\n" +
@@ -953,7 +1039,9 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\x14packed_price_history\x18\x13 \x01(\v2\x17.market.v1.PackedPricesR\x12packedPriceHistory\x12L\n" +
 	"\x13packed_daily_prices\x18\x14 \x01(\v2\x1c.market.v1.PackedDailyPricesR\x11packedDailyPrices\x12K\n" +
 	"\x15packed_review_history\x18\x15 \x01(\v2\x17.market.v1.PackedSeriesR\x13packedReviewHistory\x12G\n" +
-	"\x13packed_rank_history\x18\x16 \x01(\v2\x17.market.v1.PackedSeriesR\x11packedRankHistory\x1aB\n" +
+	"\x13packed_rank_history\x18\x16 \x01(\v2\x17.market.v1.PackedSeriesR\x11packedRankHistory\x12,\n" +
+	"\x12recent_event_uuids\x18\x17 \x01(\fR\x10recentEventUuids\x12Q\n" +
+	"\x15packed_field_event_id\x18\x18 \x01(\v2\x1e.market.v1.PackedFieldEventIdsR\x12packedFieldEventId\x1aB\n" +
 	"\x14FieldTimeUnixMsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a?\n" +
@@ -962,7 +1050,12 @@ const file_market_v1_products_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
 	"\v_price_ewmaB\x1a\n" +
 	"\x18_review_velocity_per_dayB\x15\n" +
-	"\x13_rank_trend_per_day\"w\n" +
+	"\x13_rank_trend_per_day\"b\n" +
+	"\x13PackedFieldEventIds\x12\x14\n" +
+	"\x05uuids\x18\x01 \x01(\fR\x05uuids\x12\x16\n" +
+	"\x06fields\x18\x02 \x03(\tR\x06fields\x12\x1d\n" +
+	"\n" +
+	"uuid_index\x18\x03 \x03(\rR\tuuidIndex\"w\n" +
 	"\fPackedPrices\x12#\n" +
 	"\rseconds_delta\x18\x01 \x03(\x12R\fsecondsDelta\x12\x14\n" +
 	"\x05nanos\x18\x02 \x03(\x05R\x05nanos\x12,\n" +
@@ -1003,7 +1096,7 @@ func file_market_v1_products_proto_rawDescGZIP() []byte {
 }
 
 var file_market_v1_products_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_market_v1_products_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_market_v1_products_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_market_v1_products_proto_goTypes = []any{
 	(ProductChangeKind)(0),        // 0: market.v1.ProductChangeKind
 	(*ProductStateChanged)(nil),   // 1: market.v1.ProductStateChanged
@@ -1011,39 +1104,41 @@ var file_market_v1_products_proto_goTypes = []any{
 	(*SeriesPoint)(nil),           // 3: market.v1.SeriesPoint
 	(*DailyPrice)(nil),            // 4: market.v1.DailyPrice
 	(*ProductState)(nil),          // 5: market.v1.ProductState
-	(*PackedPrices)(nil),          // 6: market.v1.PackedPrices
-	(*PackedDailyPrices)(nil),     // 7: market.v1.PackedDailyPrices
-	(*PackedSeries)(nil),          // 8: market.v1.PackedSeries
-	nil,                           // 9: market.v1.ProductState.FieldTimeUnixMsEntry
-	nil,                           // 10: market.v1.ProductState.FieldEventIdEntry
-	(*Envelope)(nil),              // 11: market.v1.Envelope
-	(*ProductAttributes)(nil),     // 12: market.v1.ProductAttributes
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*PackedFieldEventIds)(nil),   // 6: market.v1.PackedFieldEventIds
+	(*PackedPrices)(nil),          // 7: market.v1.PackedPrices
+	(*PackedDailyPrices)(nil),     // 8: market.v1.PackedDailyPrices
+	(*PackedSeries)(nil),          // 9: market.v1.PackedSeries
+	nil,                           // 10: market.v1.ProductState.FieldTimeUnixMsEntry
+	nil,                           // 11: market.v1.ProductState.FieldEventIdEntry
+	(*Envelope)(nil),              // 12: market.v1.Envelope
+	(*ProductAttributes)(nil),     // 13: market.v1.ProductAttributes
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_market_v1_products_proto_depIdxs = []int32{
-	11, // 0: market.v1.ProductStateChanged.envelope:type_name -> market.v1.Envelope
+	12, // 0: market.v1.ProductStateChanged.envelope:type_name -> market.v1.Envelope
 	0,  // 1: market.v1.ProductStateChanged.changes:type_name -> market.v1.ProductChangeKind
-	12, // 2: market.v1.ProductStateChanged.before:type_name -> market.v1.ProductAttributes
-	12, // 3: market.v1.ProductStateChanged.after:type_name -> market.v1.ProductAttributes
-	13, // 4: market.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
-	12, // 5: market.v1.ProductState.latest:type_name -> market.v1.ProductAttributes
-	9,  // 6: market.v1.ProductState.field_time_unix_ms:type_name -> market.v1.ProductState.FieldTimeUnixMsEntry
-	13, // 7: market.v1.ProductState.first_seen:type_name -> google.protobuf.Timestamp
-	13, // 8: market.v1.ProductState.last_seen:type_name -> google.protobuf.Timestamp
+	13, // 2: market.v1.ProductStateChanged.before:type_name -> market.v1.ProductAttributes
+	13, // 3: market.v1.ProductStateChanged.after:type_name -> market.v1.ProductAttributes
+	14, // 4: market.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
+	13, // 5: market.v1.ProductState.latest:type_name -> market.v1.ProductAttributes
+	10, // 6: market.v1.ProductState.field_time_unix_ms:type_name -> market.v1.ProductState.FieldTimeUnixMsEntry
+	14, // 7: market.v1.ProductState.first_seen:type_name -> google.protobuf.Timestamp
+	14, // 8: market.v1.ProductState.last_seen:type_name -> google.protobuf.Timestamp
 	2,  // 9: market.v1.ProductState.price_history:type_name -> market.v1.PricePoint
 	4,  // 10: market.v1.ProductState.daily_prices:type_name -> market.v1.DailyPrice
-	10, // 11: market.v1.ProductState.field_event_id:type_name -> market.v1.ProductState.FieldEventIdEntry
+	11, // 11: market.v1.ProductState.field_event_id:type_name -> market.v1.ProductState.FieldEventIdEntry
 	3,  // 12: market.v1.ProductState.review_history:type_name -> market.v1.SeriesPoint
 	3,  // 13: market.v1.ProductState.rank_history:type_name -> market.v1.SeriesPoint
-	6,  // 14: market.v1.ProductState.packed_price_history:type_name -> market.v1.PackedPrices
-	7,  // 15: market.v1.ProductState.packed_daily_prices:type_name -> market.v1.PackedDailyPrices
-	8,  // 16: market.v1.ProductState.packed_review_history:type_name -> market.v1.PackedSeries
-	8,  // 17: market.v1.ProductState.packed_rank_history:type_name -> market.v1.PackedSeries
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	7,  // 14: market.v1.ProductState.packed_price_history:type_name -> market.v1.PackedPrices
+	8,  // 15: market.v1.ProductState.packed_daily_prices:type_name -> market.v1.PackedDailyPrices
+	9,  // 16: market.v1.ProductState.packed_review_history:type_name -> market.v1.PackedSeries
+	9,  // 17: market.v1.ProductState.packed_rank_history:type_name -> market.v1.PackedSeries
+	6,  // 18: market.v1.ProductState.packed_field_event_id:type_name -> market.v1.PackedFieldEventIds
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_market_v1_products_proto_init() }
@@ -1061,7 +1156,7 @@ func file_market_v1_products_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_market_v1_products_proto_rawDesc), len(file_market_v1_products_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
