@@ -42,7 +42,7 @@ type processCmd struct {
 type processorFlags struct {
 	MetricsAddr          string        `default:"127.0.0.1:9464" placeholder:"HOST:PORT" help:"Serve /metrics, /healthz and /readyz here (empty: off)."`
 	StorageDir           string        `placeholder:"DIR" help:"goka's local table storage; default <data-dir>/goka. Deleting it is safe: tables recover from Kafka."`
-	ProductStateCache    int           `default:"8192" placeholder:"N" help:"Product tracker: decoded product states kept in memory, so the next observation of a product skips decoding its state (about 30 KB each with full histories; 0: off)."`
+	ProductStateCache    int           `default:"2048" placeholder:"N" help:"Product tracker: decoded product states kept in memory, so the next observation of a product skips decoding its state (about 30 KB each with full histories; 0: off)."`
 	AllowedLateness      time.Duration `default:"10m" help:"Keyword windows: how late an event may arrive and still update its window."`
 	TickInterval         time.Duration `default:"5s" help:"Keyword windows: how often quiet keywords are checked for windows to close."`
 	WebhookSecret        string        `env:"MIP_WEBHOOK_SECRET" help:"Secret that signs webhooks (X-MIP-Signature: sha256 HMAC of \"<timestamp>.<body>\"); required by the notifications role. The demo keeps one in <data-dir>/webhook-secret."`

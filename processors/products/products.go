@@ -83,8 +83,8 @@ type Config struct {
 	// the next observation of a product skips reading its state back from local storage
 	// (0 turns it off). It changes no state, only the tracker's speed and memory: each entry
 	// holds a decoded state and its bytes (about 30 KB for a product whose histories are full
-	// at the default bounds, 8 KB after a month of daily observations), so the default, 8192,
-	// holds up to about 250 MB, for the products encoded most recently across the instance's
+	// at the default bounds, 8 KB after a month of daily observations), so the default, 2048,
+	// holds up to about 60 MB, for the products encoded most recently across the instance's
 	// partitions.
 	StateCache int
 }
@@ -111,7 +111,7 @@ func DefaultConfig() Config {
 		VelocityWindow: 30 * 24 * time.Hour,
 		TrendWindow:    14 * 24 * time.Hour,
 		MinSeriesSpan:  time.Hour,
-		StateCache:     8192,
+		StateCache:     2048,
 	}
 }
 
