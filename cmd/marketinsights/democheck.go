@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -199,10 +200,11 @@ func (c *checker) checkAnomalies(ctx context.Context) {
 func (c *checker) checkAPI(ctx context.Context) {
 	for _, kw := range c.keywords {
 		var rep struct {
-			Products []json.RawMessage `json:"products"`
+			Total int               `json:"total"`
+			Items []json.RawMessage `json:"items"`
 		}
-		err := c.getJSON(ctx, c.apiURL+"/api/v1/keywords/"+pathEscape(kw)+"/report?sort=sales", &rep)
-		c.add("api", "report of "+kw, err == nil && len(rep.Products) > 0, "%d products (%v)", len(rep.Products), errText(err))
+		err := c.getJSON(ctx, c.apiURL+"/api/v1/keywords/"+url.PathEscape(kw)+"/report?sort=sales", &rep)
+		c.add("api", "report of "+kw, err == nil && len(rep.Items) > 0, "%d products, %d on the first page (%v)", rep.Total, len(rep.Items), errText(err))
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.apiURL+"/", nil)
 	resp, err := c.http.Do(req)
