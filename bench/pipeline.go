@@ -178,11 +178,11 @@ func Pipeline(ctx context.Context, o Options) (Report, error) {
 	}
 
 	db := "bench_pipeline" + n.suffix[len(".bench-"):]
-	conn, err := migrated(ctx, o.ClickHouse, db)
+	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
 		return rep, err
 	}
-	defer dropDatabase(ctx, o.ClickHouse, db)
+	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
 
 	var ru0 syscall.Rusage
@@ -696,28 +696,4 @@ func (s *samples) latency() *Latency {
 	slices.Sort(v)
 	q := func(p float64) float64 { return v[min(len(v)-1, int(p*float64(len(v))))] }
 	return &Latency{Samples: len(v), P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: v[len(v)-1]}
-}
-
-func migrated(ctx context.Context, cfg config.ClickHouse, db string) (driver.Conn, error) {
-	if err := chproj.CreateDatabase(ctx, cfg, db); err != nil {
-		return nil, err
-	}
-	conn, err := chproj.Open(ctx, cfg, db)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := chproj.Migrate(ctx, conn); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
-func dropDatabase(ctx context.Context, cfg config.ClickHouse, db string) {
-	conn, err := chproj.Open(context.WithoutCancel(ctx), cfg, "default")
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	_ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db)
 }

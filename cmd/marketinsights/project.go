@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 
@@ -145,7 +144,7 @@ func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFla
 	for _, target := range targets {
 		switch target {
 		case "clickhouse":
-			conn, err := openMigrated(e.ctx, e.cfg.ClickHouse)
+			conn, err := chproj.OpenMigrated(e.ctx, e.cfg.ClickHouse, "")
 			if err != nil {
 				closeAll()
 				return nil, err
@@ -198,23 +197,6 @@ func startProjectors(e *env, kcfg config.Kafka, targets []string, f projectorFla
 	done := make(chan error, 1)
 	go func() { done <- projections.RunAll(e.ctx, runners...) }()
 	return &runningProjectors{wait: func() error { return <-done }, close: closeAll, groups: groups}, nil
-}
-
-// openMigrated creates the configured database if needed, applies the migrations and returns
-// a connection to it.
-func openMigrated(ctx context.Context, ch config.ClickHouse) (driver.Conn, error) {
-	if err := chproj.CreateDatabase(ctx, ch, ch.Database); err != nil {
-		return nil, err
-	}
-	conn, err := chproj.Open(ctx, ch, "")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := chproj.Migrate(ctx, conn); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
 }
 
 type replayCmd struct {

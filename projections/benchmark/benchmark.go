@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -197,11 +196,11 @@ func produce(ctx context.Context, o Options, evs []*marketv1.ProductObserved) er
 
 // bareInsert inserts rows in batches of BatchRows with clickhouse-go alone and returns rows/s.
 func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, rows [][]any) (float64, error) {
-	conn, err := migrated(ctx, o.ClickHouse, db)
+	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
 		return 0, err
 	}
-	defer dropDatabase(ctx, o.ClickHouse, db)
+	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
 	sink := chproj.NewSink(conn, table)
 	start := time.Now()
@@ -216,11 +215,11 @@ func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, r
 // projector runs a projector of the bench topic with a fresh group into db until every row is
 // written and returns rows/s.
 func projector(ctx context.Context, o Options, db string, table chproj.Table, group string) (float64, error) {
-	conn, err := migrated(ctx, o.ClickHouse, db)
+	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
 		return 0, err
 	}
-	defer dropDatabase(ctx, o.ClickHouse, db)
+	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
 	p, err := projections.New(o.Kafka, chproj.NewSink(conn, table), projections.Options{
 		Topic: o.Topic, Group: group, BatchRows: o.BatchRows, FlushInterval: o.FlushInterval, Log: o.Log,
@@ -252,30 +251,6 @@ func projector(ctx context.Context, o Options, db string, table chproj.Table, gr
 		return 0, err
 	}
 	return float64(o.Rows) / elapsed.Seconds(), nil
-}
-
-func migrated(ctx context.Context, cfg config.ClickHouse, db string) (driver.Conn, error) {
-	if err := chproj.CreateDatabase(ctx, cfg, db); err != nil {
-		return nil, err
-	}
-	conn, err := chproj.Open(ctx, cfg, db)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := chproj.Migrate(ctx, conn); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
-func dropDatabase(ctx context.Context, cfg config.ClickHouse, db string) {
-	conn, err := chproj.Open(context.WithoutCancel(ctx), cfg, "default")
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	_ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db)
 }
 
 func median(xs []float64) float64 {

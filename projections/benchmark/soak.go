@@ -40,11 +40,11 @@ func Soak(ctx context.Context, o Options, d time.Duration, rate int, interval ti
 		return rep, err
 	}
 	db := "bench_soak_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	conn, err := migrated(ctx, o.ClickHouse, db)
+	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
 		return rep, err
 	}
-	defer dropDatabase(ctx, o.ClickHouse, db)
+	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
 	p, err := projections.New(o.Kafka, chproj.NewSink(conn, table), projections.Options{
 		Topic: o.Topic, Group: "bench-soak-" + db, BatchRows: o.BatchRows, FlushInterval: o.FlushInterval, Log: o.Log,

@@ -69,3 +69,36 @@ func quoteIdent(s string) string {
 	}
 	return string(append(out, '`'))
 }
+
+// OpenMigrated creates database if needed, applies the migrations to it and returns a connection
+// whose default database it is.
+func OpenMigrated(ctx context.Context, cfg config.ClickHouse, database string) (driver.Conn, error) {
+	if database == "" {
+		database = cfg.Database
+	}
+	if err := CreateDatabase(ctx, cfg, database); err != nil {
+		return nil, err
+	}
+	conn, err := Open(ctx, cfg, database)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Migrate(ctx, conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("migrate %s: %w", database, err)
+	}
+	return conn, nil
+}
+
+// DropDatabase drops database if it exists, through a connection to "default".
+func DropDatabase(ctx context.Context, cfg config.ClickHouse, database string) error {
+	conn, err := Open(ctx, cfg, "default")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(database)); err != nil {
+		return fmt.Errorf("drop database %s: %w", database, err)
+	}
+	return nil
+}

@@ -80,12 +80,12 @@ func (r Replay) Run(ctx context.Context) (ReplayResult, error) {
 	res := ReplayResult{Database: db, Old: db + "_old_" + stamp, Rows: map[string]int64{}}
 	fresh := db + "_replay_" + stamp
 
-	live, err := r.migrated(ctx, db)
+	live, err := OpenMigrated(ctx, r.ClickHouse, db)
 	if err != nil {
 		return res, err
 	}
 	defer live.Close()
-	target, err := r.migrated(ctx, fresh)
+	target, err := OpenMigrated(ctx, r.ClickHouse, fresh)
 	if err != nil {
 		return res, err
 	}
@@ -156,22 +156,6 @@ func (r Replay) Run(ctx context.Context) (ReplayResult, error) {
 	}
 	res.Records = r.Progress.Done()
 	return res, nil
-}
-
-// migrated returns a connection to database after creating and migrating it.
-func (r Replay) migrated(ctx context.Context, database string) (driver.Conn, error) {
-	if err := CreateDatabase(ctx, r.ClickHouse, database); err != nil {
-		return nil, err
-	}
-	c, err := Open(ctx, r.ClickHouse, database)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := Migrate(ctx, c); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("migrate %s: %w", database, err)
-	}
-	return c, nil
 }
 
 // offsets lists the start (earliest, or at FromMillis) and end offsets of every partition.
