@@ -31,24 +31,24 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
-		Requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "requests_total",
+		Requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "requests_total",
 			Help: "HTTP requests served, by route, method and status code."}, []string{"route", "method", "code"}),
-		Duration: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "mip", Subsystem: "api", Name: "request_duration_seconds",
+		Duration: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "marketinsights", Subsystem: "api", Name: "request_duration_seconds",
 			Help:    "Time to serve a request, by route.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}}, []string{"route"}),
-		Cache: f.NewCounterVec(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "cache_requests_total",
+		Cache: f.NewCounterVec(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "cache_requests_total",
 			Help: "Cache lookups by cache, layer (l1, redis, clickhouse) and result (hit, miss)."}, []string{"cache", "layer", "result"}),
-		Invalidations: f.NewCounterVec(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "cache_invalidations_total",
+		Invalidations: f.NewCounterVec(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "cache_invalidations_total",
 			Help: "L1 entries dropped by change messages or admin requests, by cache."}, []string{"cache"}),
-		RateLimited: f.NewCounter(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "rate_limited_total",
+		RateLimited: f.NewCounter(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "rate_limited_total",
 			Help: "Requests refused by the per-client rate limit."}),
-		WSClients: f.NewGauge(prometheus.GaugeOpts{Namespace: "mip", Subsystem: "api", Name: "websocket_clients",
+		WSClients: f.NewGauge(prometheus.GaugeOpts{Namespace: "marketinsights", Subsystem: "api", Name: "websocket_clients",
 			Help: "Connected WebSocket clients."}),
-		WSDropped: f.NewCounter(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "websocket_dropped_total",
+		WSDropped: f.NewCounter(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "websocket_dropped_total",
 			Help: "WebSocket clients dropped because they fell behind."}),
-		Changes: f.NewCounterVec(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "changes_total",
+		Changes: f.NewCounterVec(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "changes_total",
 			Help: "Change messages received from the Redis change channel, by kind."}, []string{"kind"}),
-		ActionsFailed: f.NewCounter(prometheus.CounterOpts{Namespace: "mip", Subsystem: "api", Name: "user_actions_failed_total",
+		ActionsFailed: f.NewCounter(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "user_actions_failed_total",
 			Help: "User actions that could not be written to Kafka."}),
 	}
 }

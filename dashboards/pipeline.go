@@ -1,23 +1,15 @@
 package dashboards
 
 // Pending are metrics that deploy/prometheus/alerts.yml (and later panels) name but that no role
-// emits yet, with the component that will: the scrape workers (issue 5) define the jobs and
-// pages counters on their branch; the breaker gauge is this name's proposal to them. A test
-// fails when one of these appears in the registry of the running roles, so that it moves from
-// here to a dashboard panel.
-var Pending = map[string]string{
-	"marketinsights_scrape_jobs_total":      "scrape workers: job attempts ended, by status (succeeded, failed, blocked, retrying, stale)",
-	"marketinsights_scrape_pages_total":     "scrape workers: pages fetched, by kind (search, product) and result (ok, blocked, failed, not_found)",
-	"marketinsights_scrape_queued_jobs":     "scrape workers: accepted jobs waiting for a worker slot, by priority",
-	"marketinsights_scrape_breaker_state":   "scrape fetchers: circuit breaker state per host: 0 closed, 1 half-open, 2 open",
-	"marketinsights_api_cache_hits_total":   "API: cache hits by layer (l1, redis)",
-	"marketinsights_api_cache_misses_total": "API: cache misses by layer (l1, redis)",
-}
+// emits yet, with the component that will. A test fails when one of these appears in the
+// registry of the running roles, so that it moves from here to a dashboard panel. Empty: every
+// metric the alerts name is emitted and on a panel.
+var Pending = map[string]string{}
 
 func pipelineHealth() Dashboard {
 	return Dashboard{
 		File: "pipeline-health.json", UID: "mip-pipeline-health", Title: "Pipeline health",
-		Description: "Throughput, consumer lag, freshness, errors and dead letters of the processors and projectors (Prometheus).",
+		Description: "Throughput, consumer lag, freshness, errors and dead letters of the processors and projectors; API requests and caches (Prometheus).",
 		Tags:        []string{"marketinsights", "pipeline"}, From: "now-1h", Refresh: "10s",
 		Panels: []Panel{
 			{Title: "Records processed / s", Type: "stat", Datasource: Prometheus, Unit: "ops", W: 6, H: 4,
@@ -91,6 +83,24 @@ func pipelineHealth() Dashboard {
 					{Expr: `sum by (instance) (rate(marketinsights_kafka_lag_collect_errors_total[5m]))`, Legend: "{{instance}} lag collection errors"},
 				}},
 
+			{Title: "API requests / s", Description: "Requests served per second by route and status code.", Type: "timeseries", Datasource: Prometheus, Unit: "reqps", W: 12, H: 8,
+				Queries: []Query{{Expr: `sum by (route, code) (rate(marketinsights_api_requests_total[1m]))`, Legend: "{{route}} {{code}}"}}},
+			{Title: "API latency (p50, p95)", Description: "Time to serve a request, by route.", Type: "timeseries", Datasource: Prometheus, Unit: "s", W: 12, H: 8,
+				Queries: []Query{
+					{Expr: `histogram_quantile(0.95, sum by (route, le) (rate(marketinsights_api_request_duration_seconds_bucket[5m])))`, Legend: "{{route}} p95"},
+					{Expr: `histogram_quantile(0.5, sum by (le) (rate(marketinsights_api_request_duration_seconds_bucket[5m])))`, Legend: "all routes p50"},
+				}},
+			{Title: "API cache hit ratio by layer", Description: "Lookups answered by each layer (l1 in process, redis, clickhouse), of the lookups that reached it.", Type: "timeseries", Datasource: Prometheus, Unit: "percentunit", W: 8, H: 8,
+				Queries: []Query{{Expr: `(sum by (layer) (rate(marketinsights_api_cache_requests_total{result="hit"}[5m])) or 0 * sum by (layer) (rate(marketinsights_api_cache_requests_total[5m]))) / sum by (layer) (rate(marketinsights_api_cache_requests_total[5m]))`, Legend: "{{layer}}"}}},
+			{Title: "API cache lookups", Description: "Lookups per second by cache, layer and result.", Type: "timeseries", Datasource: Prometheus, Unit: "ops", W: 8, H: 8,
+				Queries: []Query{{Expr: `sum by (cache, layer, result) (rate(marketinsights_api_cache_requests_total[5m]))`, Legend: "{{cache}} {{layer}} {{result}}"}}},
+			{Title: "API errors and refusals", Description: "Server errors, requests refused by the rate limit, and user actions not written to Kafka, per second.", Type: "timeseries", Datasource: Prometheus, Unit: "reqps", W: 8, H: 8,
+				Queries: []Query{
+					{Expr: `sum by (route) (rate(marketinsights_api_requests_total{code=~"5.."}[5m])) or vector(0)`, Legend: "{{route}} 5xx"},
+					{Expr: `sum(rate(marketinsights_api_rate_limited_total[5m]))`, Legend: "rate limited"},
+					{Expr: `sum(rate(marketinsights_api_user_actions_failed_total[5m]))`, Legend: "actions not written"},
+				}},
+
 			{Title: "Memory (resident)", Type: "timeseries", Datasource: Prometheus, Unit: "bytes", W: 12, H: 8,
 				Queries: []Query{{Expr: `process_resident_memory_bytes{job=~"marketinsights.*"}`, Legend: "{{job}} {{instance}}"}}},
 			{Title: "Goroutines", Type: "timeseries", Datasource: Prometheus, W: 12, H: 8,
@@ -102,7 +112,7 @@ func pipelineHealth() Dashboard {
 func scraping() Dashboard {
 	return Dashboard{
 		File: "scraping.json", UID: "mip-scraping", Title: "Scraping",
-		Description: "Scrape jobs: outcomes, success rate, why pages failed or were blocked, circuit breakers (ClickHouse scrape_jobs), and requests per priority (Prometheus).",
+		Description: "Scrape jobs: outcomes, success rate, why pages failed or were blocked, circuit breakers (ClickHouse scrape_jobs); the workers' attempts, pages, breakers, queues and durations, and requests per priority (Prometheus).",
 		Tags:        []string{"marketinsights", "scraping"}, From: "now-6h", Refresh: "30s",
 		Panels: []Panel{
 			{Title: "Success rate", Description: "Job attempts that succeeded, of those that ended.", Type: "stat", Datasource: ClickHouse, Unit: "percentunit", W: 6, H: 4,
@@ -127,6 +137,32 @@ func scraping() Dashboard {
 					)`)}}},
 			{Title: "Scrape requests / s", Description: "Jobs requested per second, all priorities.", Type: "stat", Datasource: Prometheus, Unit: "ops", W: 6, H: 4,
 				Queries: []Query{{Expr: `sum(max by (topic, partition) (rate(marketinsights_kafka_topic_end_offset{topic=~"market[.]scrape-requests[.].*"}[5m])))`}}},
+
+			{Title: "Attempt success rate (15 m)", Description: "Job attempts the workers ended succeeded, of those not cancelled by a shutdown.", Type: "stat", Datasource: Prometheus, Unit: "percentunit", W: 6, H: 4,
+				Queries: []Query{{Expr: `(sum(increase(marketinsights_scrape_jobs_total{status="succeeded"}[15m])) or vector(0)) / sum(increase(marketinsights_scrape_jobs_total{status!="cancelled"}[15m]))`}}},
+			{Title: "Blocked pages (1 h)", Description: "Pages that were robot checks or refusals.", Type: "stat", Datasource: Prometheus, W: 6, H: 4,
+				Queries: []Query{{Expr: `sum(increase(marketinsights_scrape_pages_total{result="blocked"}[1h])) or vector(0)`}}},
+			{Title: "Open breakers", Description: "Hosts whose circuit breaker is open now.", Type: "stat", Datasource: Prometheus, W: 6, H: 4,
+				Queries: []Query{{Expr: `count(max by (host) (marketinsights_scrape_breaker_state) == 2) or vector(0)`}}},
+			{Title: "Jobs running", Description: "Jobs the workers run now.", Type: "stat", Datasource: Prometheus, W: 6, H: 4,
+				Queries: []Query{{Expr: `sum(marketinsights_scrape_running_jobs)`}}},
+
+			{Title: "Job attempts by status", Description: "Attempts the workers ended per second, by status.", Type: "timeseries", Datasource: Prometheus, Unit: "ops", W: 12, H: 8,
+				Queries: []Query{{Expr: `sum by (status) (rate(marketinsights_scrape_jobs_total[5m]))`, Legend: "{{status}}"}}},
+			{Title: "Pages by result", Description: "Pages fetched per second by kind (search, product) and result (ok, blocked, failed, not_found).", Type: "timeseries", Datasource: Prometheus, Unit: "ops", W: 12, H: 8,
+				Queries: []Query{{Expr: `sum by (kind, result) (rate(marketinsights_scrape_pages_total[5m]))`, Legend: "{{kind}} {{result}}"}}},
+			{Title: "Queue depth by priority", Description: "Accepted jobs waiting for a worker slot, by priority, and jobs running.", Type: "timeseries", Datasource: Prometheus, W: 12, H: 8,
+				Queries: []Query{
+					{Expr: `sum by (priority) (marketinsights_scrape_queued_jobs)`, Legend: "queued {{priority}}"},
+					{Expr: `sum(marketinsights_scrape_running_jobs)`, Legend: "running"},
+				}},
+			{Title: "Job duration (p50, p95)", Description: "Time a job attempt ran, by status.", Type: "timeseries", Datasource: Prometheus, Unit: "s", W: 12, H: 8,
+				Queries: []Query{
+					{Expr: `histogram_quantile(0.95, sum by (status, le) (rate(marketinsights_scrape_job_duration_seconds_bucket[15m])))`, Legend: "{{status}} p95"},
+					{Expr: `histogram_quantile(0.5, sum by (le) (rate(marketinsights_scrape_job_duration_seconds_bucket[15m])))`, Legend: "all p50"},
+				}},
+			{Title: "Breaker state by host", Description: "Each host's circuit breaker as the workers hold it: 0 closed, 1 half-open, 2 open.", Type: "timeseries", Datasource: Prometheus, W: 24, H: 6,
+				Queries: []Query{{Expr: `max by (host) (marketinsights_scrape_breaker_state)`, Legend: "{{host}}"}}},
 
 			{Title: "Job outcomes", Description: "Status changes per time bucket.", Type: "timeseries", Datasource: ClickHouse, W: 12, H: 8,
 				Queries: []Query{{SQL: sql(`

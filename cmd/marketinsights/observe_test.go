@@ -31,7 +31,10 @@ import (
 	"github.com/marketinsightspro/marketinsights/dashboards"
 	"github.com/marketinsightspro/marketinsights/internal/config"
 	"github.com/marketinsightspro/marketinsights/internal/testenv"
+	"github.com/marketinsightspro/marketinsights/sandbox"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
+	"github.com/marketinsightspro/marketinsights/scraper/jobs"
+	"github.com/marketinsightspro/marketinsights/scraper/worker"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
 
@@ -73,9 +76,10 @@ func (d *describing) has(name string) bool {
 }
 
 // TestDashboardsAndAlertsOnRunningPipeline runs the demo's roles (every processor, the
-// ClickHouse projectors, the lag collector and client metrics, one registry served on /metrics)
-// on the test broker, feeds them, and has a private Prometheus (Debian's) scrape them with the
-// alert rules loaded. Every PromQL expression of the dashboards must parse, name only metrics the
+// ClickHouse and Redis projectors, scrape workers with the plain HTTP fetcher against the sandbox,
+// the API, the lag collector and client metrics, one registry served on /metrics) on the test
+// broker, feeds them (records, one scrape job, API requests), and has a private Prometheus
+// (Debian's) scrape them with the alert rules loaded. Every PromQL expression of the dashboards must parse, name only metrics the
 // roles register, and return data; every metric the alert rules name must exist or be listed in
 // dashboards.Pending, and no pending metric may exist.
 func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
@@ -87,8 +91,18 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	ch := testenv.ClickHouse(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	rd := testenv.Redis(t)
+	sb, err := sandbox.Start(ctx, "", sandbox.Options{Config: sandbox.Config{Seed: 3},
+		Clock: sandbox.NewManualClock(sandbox.DefaultEpoch.Add(10 * time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
 	cfg := &config.Config{DataDir: t.TempDir(), Kafka: k.Config(),
-		ClickHouse: config.ClickHouse{Addr: ch.Addr, Database: ch.Database, Username: "default"}}
+		ClickHouse: config.ClickHouse{Addr: ch.Addr, Database: ch.Database, Username: "default"},
+		Redis:      config.Redis{Addr: rd.Client.Options().Addr, Prefix: rd.Prefix},
+		API:        config.API{Addr: freeAddr(t)},
+	}
 	e := &env{ctx: ctx, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), stdout: io.Discard, stderr: io.Discard}
 
 	reg := newRegistry()
@@ -100,11 +114,22 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	projs, err := startProjectors(e, kcfg, []string{"clickhouse"}, projectorFlags{BatchRows: 100, FlushInterval: 200 * time.Millisecond}, rec)
+	projs, err := startProjectors(e, kcfg, []string{"clickhouse", "redis"}, projectorFlags{BatchRows: 100, FlushInterval: 200 * time.Millisecond}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopLag, err := registerLag(e, kcfg, rec, append(procs.groups, projs.groups...))
+	// Scrape workers with the plain HTTP fetcher, every marketplace served by the sandbox.
+	scr, err := startScraper(e, kcfg, config.Scrape{Fetcher: "http", AllowPrivate: true, Rate: 100, BaseURL: sb.URL,
+		Group: "observe-scrape-" + marketv1.NewEventID()[:8], Concurrency: 2, Weights: "6:3:1", Attempts: 1,
+		Backoff: time.Second, MaxBackoff: time.Second, MaxProductPages: 2}, trackFlags{}, true, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := startServer(e, kcfg, "observe-test-key", true, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopLag, err := registerLag(e, kcfg, rec, slices.Concat(procs.groups, projs.groups, scr.groups))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +141,13 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	defer func() {
 		stopMetrics()
 		stopLag()
+		if err := srv.close(); err != nil {
+			t.Error(err)
+		}
 		cancel()
+		if err := scr.wait(); err != nil {
+			t.Error(err)
+		}
 		if err := procs.wait(); err != nil {
 			t.Error(err)
 		}
@@ -132,6 +163,8 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	}
 	prom := startPrometheus(t, addr)
 	feedPipeline(t)
+	enqueueScrape(t, sb.Server.Market().Keywords()[1])
+	callAPI(t, srv.url) // the API's metric vectors get their series
 
 	exprs := map[string]string{}
 	for _, d := range dashboards.All() {
@@ -146,17 +179,25 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	if len(exprs) < 30 {
 		t.Fatalf("%d PromQL expressions in the dashboards; want at least 30", len(exprs))
 	}
-	exists := func(name string) bool {
-		if rec.has(name) || name == "up" {
+	// A metric exists when a role registered it through rec, or, for those registered on reg
+	// directly (the API's), when reg gathers it.
+	registered := func(name string) bool {
+		if rec.has(name) {
 			return true
-		}
-		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			if base, ok := strings.CutSuffix(name, suffix); ok && rec.has(base) {
-				return true
-			}
 		}
 		mfs, _ := reg.Gather()
 		return slices.ContainsFunc(mfs, func(mf *dto.MetricFamily) bool { return mf.GetName() == name })
+	}
+	exists := func(name string) bool {
+		if name == "up" || registered(name) {
+			return true
+		}
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && registered(base) {
+				return true
+			}
+		}
+		return false
 	}
 	for name, expr := range exprs {
 		names, err := metricNames(expr)
@@ -191,6 +232,7 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	// Every expression returns data once Prometheus has scraped the fed pipeline a few times.
 	empty := map[string]string{}
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		callAPI(t, srv.url) // requests and cache lookups keep coming, so their rates are not zero
 		clear(empty)
 		for name, expr := range exprs {
 			n, err := prom.query(expr)
@@ -208,11 +250,68 @@ func TestDashboardsAndAlertsOnRunningPipeline(t *testing.T) {
 	for name, expr := range empty {
 		t.Errorf("%s returns no data from the running pipeline: %s", name, expr)
 	}
+	// The roles did the work the panels show: the enqueued job succeeded with its pages, the
+	// sandbox's host has a closed breaker, and the repeated report came from the L1 cache.
+	wantSeen := []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"marketinsights_scrape_jobs_total", map[string]string{"status": "succeeded"}},
+		{"marketinsights_scrape_pages_total", map[string]string{"kind": "search", "result": "ok"}},
+		{"marketinsights_scrape_pages_total", map[string]string{"kind": "product", "result": "ok"}},
+		{"marketinsights_api_cache_requests_total", map[string]string{"cache": "report", "layer": "l1", "result": "hit"}},
+		{"marketinsights_api_cache_requests_total", map[string]string{"cache": "report", "layer": "redis", "result": "hit"}},
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		var missing []string
+		for _, c := range wantSeen {
+			if v, _ := sampleSum(reg, c.name, c.labels); v < 1 {
+				missing = append(missing, fmt.Sprintf("%s%v is %v, want at least 1", c.name, c.labels, v))
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(strings.Join(missing, "\n"))
+		}
+		callAPI(t, srv.url)
+	}
+	if v, n := sampleSum(reg, "marketinsights_scrape_breaker_state", map[string]string{"host": "127.0.0.1"}); n != 1 || v != 0 {
+		t.Errorf("%d breaker states of the sandbox's host, value %v; want one, 0 (closed)", n, v)
+	}
 	if n, err := prom.query(`count(ALERTS)`); err != nil {
 		t.Errorf("alerts not loaded: %v", err)
 	} else {
 		t.Logf("%d alert series active in the test's Prometheus", n)
 	}
+}
+
+// sampleSum gathers reg and returns the sum and the number of the counter or gauge samples of
+// name whose labels include labels.
+func sampleSum(reg prometheus.Gatherer, name string, labels map[string]string) (float64, int) {
+	mfs, _ := reg.Gather()
+	sum, n := 0.0, 0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			match := true
+			for k, v := range labels {
+				match = match && have[k] == v
+			}
+			if match {
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				n++
+			}
+		}
+	}
+	return sum, n
 }
 
 // metricNames parses expr and returns the metric names of its selectors.
@@ -317,6 +416,38 @@ func feedPipeline(t *testing.T) {
 	defer cancel()
 	if err := testenv.Kafka(t).Client(t).ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// enqueueScrape requests a one-page search job of keyword, which the scrape workers fetch from
+// the sandbox with its product pages.
+func enqueueScrape(t *testing.T, keyword string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := worker.NewRequest(worker.Request{Keyword: keyword, Pages: 1, Queue: jobs.High, RequestedBy: "observe-test", Producer: "observe-test"}, time.Now())
+	if err := worker.Enqueue(ctx, testenv.Kafka(t).Client(t), worker.DefaultTopics(), req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// callAPI reads what the report page reads, through the API at base: the keyword list, a
+// keyword's report (twice, so that the second comes from the in-process cache), its windows and
+// their history (ClickHouse), a product and the anomalies.
+func callAPI(t *testing.T, base string) {
+	t.Helper()
+	kw := url.PathEscape("obs usb c cable")
+	for _, path := range []string{"/api/v1/keywords", "/api/v1/keywords/" + kw + "/report", "/api/v1/keywords/" + kw + "/report",
+		"/api/v1/keywords/" + kw + "/windows", "/api/v1/keywords/" + kw + "/windows/history", "/api/v1/products/B0OBS00150", "/api/v1/anomalies"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
+		}
 	}
 }
 

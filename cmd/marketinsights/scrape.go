@@ -84,6 +84,12 @@ func startScraper(e *env, kcfg config.Kafka, sc config.Scrape, tf trackFlags, wo
 			return nil, err
 		}
 		closers = append(closers, fs.Close)
+		if reg != nil {
+			if err := reg.Register(worker.NewBreakerCollector(fs.Polite)); err != nil {
+				fs.Close()
+				return nil, fmt.Errorf("register the breaker state metric: %w", err)
+			}
+		}
 		maxProducts := sc.MaxProductPages
 		if maxProducts == 0 {
 			maxProducts = -1

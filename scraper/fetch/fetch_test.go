@@ -61,6 +61,9 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	if s := p.BreakerState("127.0.0.1"); s != "open" {
 		t.Fatalf("breaker %s after 3 failures, want open", s)
 	}
+	if all := p.BreakerStates(); len(all) != 1 || all["127.0.0.1"] != "open" {
+		t.Fatalf("BreakerStates %v, want 127.0.0.1 open only", all)
+	}
 	start := time.Now()
 	_, err := p.Fetch(ctx, u)
 	var ce *CircuitOpenError

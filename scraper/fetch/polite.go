@@ -128,6 +128,18 @@ func (p *Polite) BreakerState(host string) string {
 	return cb.State().String()
 }
 
+// BreakerStates returns the state of the breaker of every host fetched so far, by host: "closed",
+// "half-open" or "open".
+func (p *Polite) BreakerStates() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]string, len(p.breakers))
+	for host, cb := range p.breakers {
+		out[host] = cb.State().String()
+	}
+	return out
+}
+
 func (p *Polite) host(host string) (*rate.Limiter, *gobreaker.CircuitBreaker[*Page]) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

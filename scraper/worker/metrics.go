@@ -61,3 +61,39 @@ func (m *metrics) setRunning(n int) {
 	}
 	m.running.Set(float64(n))
 }
+
+// HostBreakers tells the breaker state of every host fetched so far; *fetch.Polite is one.
+type HostBreakers interface {
+	BreakerStates() map[string]string
+}
+
+// breakerValues are the values of marketinsights_scrape_breaker_state.
+var breakerValues = map[string]float64{"closed": 0, "half-open": 1, "open": 2}
+
+// BreakerCollector reports marketinsights_scrape_breaker_state{host} (0 closed, 1 half-open,
+// 2 open) of every host b knows, read when Prometheus scrapes, so that an open breaker turning
+// half-open after its timeout shows without a request.
+type BreakerCollector struct {
+	b    HostBreakers
+	desc *prometheus.Desc
+}
+
+// NewBreakerCollector returns the collector of b's breaker states.
+func NewBreakerCollector(b HostBreakers) *BreakerCollector {
+	return &BreakerCollector{b: b, desc: prometheus.NewDesc("marketinsights_scrape_breaker_state",
+		"Circuit breaker state of a host the scraper fetched: 0 closed, 1 half-open, 2 open.", []string{"host"}, nil)}
+}
+
+// Describe sends the breaker state's description.
+func (c *BreakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect sends one sample per known host.
+func (c *BreakerCollector) Collect(ch chan<- prometheus.Metric) {
+	for host, state := range c.b.BreakerStates() {
+		v, ok := breakerValues[state]
+		if !ok {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, host)
+	}
+}
