@@ -38,8 +38,14 @@ build: ## Build bin/marketinsights.
 	$(GO) build -o $(BIN) ./cmd/marketinsights
 
 .PHONY: web
-web: ## Refresh the report page's vendored assets from npm (web/package-lock.json): Chart.js into web/static/vendor.
+# The built stylesheet's inputs; its first line records their sha256, which web's tests compare.
+WEB_CSS_INPUTS := src/styles.css static/index.html static/app.js package-lock.json
+web: ## Build the report page's assets from npm (web/package-lock.json): Tailwind CSS into web/static/app.css, Chart.js into web/static/vendor.
 	cd web && npm ci --no-audit --no-fund
+	cd web && tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && \
+	  npx --no-install tailwindcss --input src/styles.css --output "$$tmp" --minify && \
+	  { printf '/* Built by make web from web/src/styles.css with Tailwind; inputs sha256 %s */\n' \
+	      "$$(cat $(WEB_CSS_INPUTS) | sha256sum | cut -c1-64)"; cat "$$tmp"; } > static/app.css
 	cp web/node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.umd.min.js
 	cp web/node_modules/chart.js/LICENSE.md web/static/vendor/chart.js.LICENSE.md
 

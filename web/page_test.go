@@ -290,4 +290,38 @@ func TestReportPage(t *testing.T) {
 		}
 		waitEval(t, ctx, "the theme kept", fmt.Sprintf(`document.documentElement.dataset.theme === %q`, after))
 	})
+
+	t.Run("keyboard focus is visible", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`), chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		waitEval(t, ctx, "a focused element", `document.activeElement !== document.body`)
+		outline, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const s = getComputedStyle(document.activeElement);
+			return document.activeElement.tagName + " " + s.outlineStyle + " " + s.outlineWidth })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(outline, " solid 3px") {
+			t.Errorf("focused element's outline: %q, want a solid 3px outline", outline)
+		}
+	})
+
+	t.Run("on a phone the report fits the screen", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+			t.Fatal(err)
+		}
+		// One column: the filters above the table, the brand and Prime columns hidden, nothing wider than the screen.
+		waitEval(t, ctx, "the phone layout", `getComputedStyle(document.querySelector('#rows tr td:nth-child(3)')).display === "none" &&
+			document.querySelector(".filters").getBoundingClientRect().bottom <= document.getElementById("rows").getBoundingClientRect().top`)
+		// The numbers stay on screen without scrolling the table.
+		waitEval(t, ctx, "the sales column on screen", `document.querySelector('#rows tr td:nth-child(7)').getBoundingClientRect().right <= window.innerWidth`)
+		width, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if width[0] > width[1] {
+			t.Errorf("page is %d px wide on a %d px screen", width[0], width[1])
+		}
+		screenshot(t, ctx, "report-phone")
+	})
 }
