@@ -207,7 +207,12 @@ func (s *saga) scrapeStatus(st *marketv1.AnalysisState, ss *marketv1.ScrapeStatu
 		st.PendingJobIds = slices.DeleteFunc(st.PendingJobIds, func(j string) bool { return j == ss.GetJobId() })
 		st.DoneJobIds = append(st.DoneJobIds, ss.GetJobId())
 		st.ScrapeStatus = ss.GetStatus()
+		// The job's pages include the product pages of its new or changed products, which are
+		// not search pages: the window holds at most the search pages the analysis asked for.
 		st.PagesScraped = max(ss.GetPagesDone(), 0)
+		if want := st.GetRequest().GetPages(); want > 0 {
+			st.PagesScraped = min(st.PagesScraped, want)
+		}
 		st.ScrapeFinishedAt = ss.GetEnvelope().GetEventTime()
 		if st.ScrapeFinishedAt == nil {
 			st.ScrapeFinishedAt = timestamppb.New(s.now)
@@ -315,7 +320,8 @@ func (s *saga) aggregate(st *marketv1.AnalysisState) bool {
 }
 
 // Includes reports whether a keyword's windows include the pages of an analysis' scrape: at
-// least as many pages as the job reported done (at least one) with event times between the
+// least as many search pages as the job reported done, capped by the pages the analysis asked
+// for (the job's count includes product pages), at least one, with event times between the
 // saga's request of the job and the job's success, widened by the clock skew.
 func Includes(kw *marketv1.KeywordWindowsState, st *marketv1.AnalysisState, skew time.Duration) bool {
 	if kw == nil || st.GetScrapeRequestedAt() == nil || st.GetScrapeFinishedAt() == nil {
