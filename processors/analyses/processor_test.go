@@ -44,7 +44,7 @@ type testerRig struct {
 	clock *fakeClock
 	saga  *goka.Processor
 	reg   *prometheus.Registry
-	tick  *Ticker
+	tick  *processors.Ticker
 
 	events, scrapes, status, dead *tester.QueueTracker
 }
