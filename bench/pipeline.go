@@ -24,6 +24,7 @@ import (
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
+	"github.com/marketinsightspro/marketinsights/internal/heapwatch"
 	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
 	"github.com/marketinsightspro/marketinsights/processors"
 	"github.com/marketinsightspro/marketinsights/processors/anomalies"
@@ -117,6 +118,9 @@ type Report struct {
 	CPUSeconds   float64  `json:"cpu_seconds"`
 	CPUCores     float64  `json:"cpu_cores_used"`
 	PeakRSSMB    float64  `json:"peak_rss_mb"`
+	// Memory, in freshness mode, samples the live heap and resident set about 30 times over the
+	// run (a soak: --rate with --duration 10m says whether memory stays flat).
+	Memory *heapwatch.Report `json:"memory,omitempty"`
 	LiveHeapMB   float64  `json:"live_heap_mb_end"`
 	CPUs         int      `json:"cpus"`
 	GoVersion    string   `json:"go_version"`
@@ -192,10 +196,13 @@ func Pipeline(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	var watch *heapwatch.Watch
 	if o.Rate > 0 {
+		watch = heapwatch.Start(ctx, min(max(o.Duration/30, time.Second), 30*time.Second))
 		o.Log.Info("bench: producing at a steady rate", "rate", o.Rate, "duration", o.Duration)
 		obs, pages, err := produceAtRate(ctx, cl, n, stream, o.Rate, o.Duration)
 		if err != nil {
+			watch.Stop()
 			p.stop()
 			return rep, err
 		}
@@ -204,6 +211,10 @@ func Pipeline(ctx context.Context, o Options) (Report, error) {
 	}
 	stages, last, err := p.waitDone(ctx, o, n, start)
 	p.stop()
+	if watch != nil {
+		mem := watch.Stop()
+		rep.Memory = &mem
+	}
 	if err != nil {
 		return rep, err
 	}

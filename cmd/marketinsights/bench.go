@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"time"
 
 	"github.com/marketinsightspro/marketinsights/bench"
@@ -20,11 +21,12 @@ type benchCmd struct {
 }
 
 type benchPipelineCmd struct {
-	Events   int           `default:"100000" help:"Input events (observations and search pages) in throughput mode."`
-	Keywords int           `default:"50" help:"Keywords of the synthetic market."`
-	Products int           `default:"5000" help:"Products of the synthetic market (at least 48 per keyword)."`
-	Rate     int           `help:"Freshness mode: produce this many events per second for --duration while the pipeline runs, and report event-time-to-visible quantiles."`
-	Duration time.Duration `default:"1m" help:"Length of the freshness run."`
+	Events     int           `default:"100000" help:"Input events (observations and search pages) in throughput mode."`
+	Keywords   int           `default:"50" help:"Keywords of the synthetic market."`
+	Products   int           `default:"5000" help:"Products of the synthetic market (at least 48 per keyword)."`
+	Rate       int           `help:"Freshness mode: produce this many events per second for --duration while the pipeline runs, and report event-time-to-visible quantiles and memory samples over the run (with --duration 10m: a soak)."`
+	Duration   time.Duration `default:"1m" help:"Length of the freshness run."`
+	CPUProfile string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile of the run (go tool pprof) to FILE: where the pipeline's time goes, by stage."`
 }
 
 func (c *benchPipelineCmd) Run(e *env) error {
@@ -33,6 +35,17 @@ func (c *benchPipelineCmd) Run(e *env) error {
 		return err
 	}
 	defer stop()
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("create the CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := bench.Pipeline(e.ctx, bench.Options{
 		Kafka: kcfg, ClickHouse: e.cfg.ClickHouse, Redis: e.cfg.Redis, Events: c.Events, Keywords: c.Keywords, Products: c.Products,
 		Rate: c.Rate, Duration: c.Duration, Log: e.log,

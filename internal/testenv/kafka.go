@@ -191,7 +191,7 @@ func (k *KafkaEnv) Broker() *broker.Broker { return k.broker }
 
 // token returns the test's topic suffix: its sanitized name and a random part. It is the same
 // for every call within one test. On the first call a cleanup is registered that deletes every
-// topic ending in the suffix (unless MIP_TEST_KEEP=1).
+// topic whose name contains the suffix (unless MIP_TEST_KEEP=1).
 func (k *KafkaEnv) token(t testing.TB) string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -210,11 +210,13 @@ func (k *KafkaEnv) token(t testing.TB) string {
 	return tok
 }
 
-// deleteTopics deletes the topics whose names end in suffix; failures are only logged.
-func (k *KafkaEnv) deleteTopics(t testing.TB, suffix string) {
+// deleteTopics deletes the topics whose names contain mark (the test's token): the test's own
+// topics end with it, and the table and loopback topics goka creates for a group named after one
+// of them add "-table" or "-loop" after it. Failures are only logged.
+func (k *KafkaEnv) deleteTopics(t testing.TB, mark string) {
 	cl, err := kafkaclient.New(k.Config(), nil)
 	if err != nil {
-		t.Logf("testenv: delete topics *%s: %v", suffix, err)
+		t.Logf("testenv: delete topics *%s*: %v", mark, err)
 		return
 	}
 	defer cl.Close()
@@ -223,12 +225,12 @@ func (k *KafkaEnv) deleteTopics(t testing.TB, suffix string) {
 	defer cancel()
 	all, err := adm.ListTopics(ctx)
 	if err != nil {
-		t.Logf("testenv: delete topics *%s: list topics: %v", suffix, err)
+		t.Logf("testenv: delete topics *%s*: list topics: %v", mark, err)
 		return
 	}
 	var mine []string
 	for _, name := range all.Names() {
-		if strings.HasSuffix(name, suffix) {
+		if strings.Contains(name, mark) {
 			mine = append(mine, name)
 		}
 	}
@@ -248,7 +250,7 @@ func (k *KafkaEnv) deleteTopics(t testing.TB, suffix string) {
 		}
 	}
 	if err != nil {
-		t.Logf("testenv: delete topics *%s: %v", suffix, err)
+		t.Logf("testenv: delete topics *%s*: %v", mark, err)
 	}
 }
 
@@ -256,7 +258,8 @@ func (k *KafkaEnv) deleteTopics(t testing.TB, suffix string) {
 // random suffix, e.g. "orders.testproduce-3f9a1c2e". The suffix is the same for every call within
 // one test, so TopicName(t, x) is stable within a test and Catalog(t) uses the same names. Only
 // valid topic characters ([a-zA-Z0-9._-]) are used, and base is shortened to fit 249 characters.
-// Topics with the test's suffix are deleted when the test ends (unless MIP_TEST_KEEP=1).
+// Topics whose names contain the test's suffix (goka's table and loopback topics of a group
+// named with TopicName too) are deleted when the test ends (unless MIP_TEST_KEEP=1).
 func (k *KafkaEnv) TopicName(t testing.TB, base string) string {
 	t.Helper()
 	tok := k.token(t)

@@ -3,12 +3,12 @@ package benchmark
 import (
 	"context"
 	"fmt"
-	"runtime/metrics"
-	"strconv"
+		"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/marketinsightspro/marketinsights/internal/heapwatch"
 	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
 	"github.com/marketinsightspro/marketinsights/projections"
 	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
@@ -17,20 +17,17 @@ import (
 
 // SoakReport is the memory behaviour of a projector under a steady load.
 type SoakReport struct {
-	Duration      string    `json:"duration"`
-	RatePerSec    int       `json:"target_events_per_sec"`
-	Produced      int64     `json:"produced"`
-	Written       int64     `json:"rows_written"`
-	LiveHeapMB    []float64 `json:"live_heap_mb_samples"`
-	FirstThirdMB  float64   `json:"live_heap_mb_first_third"`
-	LastThirdMB   float64   `json:"live_heap_mb_last_third"`
-	GrowthPercent float64   `json:"growth_percent"`
-	Flat          bool      `json:"flat"`
+	Duration   string `json:"duration"`
+	RatePerSec int    `json:"target_events_per_sec"`
+	Produced   int64  `json:"produced"`
+	Written    int64  `json:"rows_written"`
+	// Memory is the process's live heap and resident set over the run; flat when the last
+	// third's mean live heap is within heapwatch.FlatGrowthPercent of the first third's.
+	Memory heapwatch.Report `json:"memory"`
 }
 
 // Soak produces rate observations per second for d while a ClickHouse projector writes them,
-// sampling the live heap (after each GC) every interval. Memory is flat when the mean of the last
-// third of the samples is within 20% of the mean of the first third.
+// sampling the live heap (after each GC) and the resident set every interval (see heapwatch).
 func Soak(ctx context.Context, o Options, d time.Duration, rate int, interval time.Duration) (SoakReport, error) {
 	o.defaults()
 	rep := SoakReport{Duration: d.String(), RatePerSec: rate}
@@ -65,10 +62,10 @@ func Soak(ctx context.Context, o Options, d time.Duration, rate int, interval ti
 	go func() { done <- p.Run(rctx) }()
 
 	pool := Observations(2000, time.Now().UTC())
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	watch := heapwatch.Start(rctx, interval)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	nextSample := time.Now().Add(interval)
+	nextLog := time.Now().Add(interval)
 	perTick := max(rate/10, 1)
 	var produced int64
 loop:
@@ -93,35 +90,20 @@ loop:
 		if err := cl.ProduceSync(rctx, recs...).FirstErr(); err != nil && rctx.Err() == nil {
 			return rep, fmt.Errorf("produce soak records: %w", err)
 		}
-		if time.Now().After(nextSample) {
-			metrics.Read(sample)
-			rep.LiveHeapMB = append(rep.LiveHeapMB, float64(sample[0].Value.Uint64())/(1<<20))
-			o.Log.Info("bench soak", "elapsed", d-time.Until(deadline(rctx)), "produced", produced, "written", p.Written(), "live_heap_mb", rep.LiveHeapMB[len(rep.LiveHeapMB)-1])
-			nextSample = nextSample.Add(interval)
+		if s, ok := watch.Last(); ok && time.Now().After(nextLog) {
+			o.Log.Info("bench soak", "elapsed", d-time.Until(deadline(rctx)), "produced", produced, "written", p.Written(), "live_heap_mb", s.LiveHeapMB)
+			nextLog = nextLog.Add(interval)
 		}
 	}
+	rep.Memory = watch.Stop()
 	if err := <-done; err != nil {
 		return rep, err
 	}
 	rep.Produced, rep.Written = produced, p.Written()
-	if n := len(rep.LiveHeapMB); n >= 3 {
-		rep.FirstThirdMB = mean(rep.LiveHeapMB[:n/3])
-		rep.LastThirdMB = mean(rep.LiveHeapMB[n-n/3:])
-		rep.GrowthPercent = 100 * (rep.LastThirdMB - rep.FirstThirdMB) / rep.FirstThirdMB
-		rep.Flat = rep.GrowthPercent <= 20
-	}
 	return rep, nil
 }
 
 func deadline(ctx context.Context) time.Time {
 	d, _ := ctx.Deadline()
 	return d
-}
-
-func mean(xs []float64) float64 {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
 }
