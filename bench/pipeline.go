@@ -120,10 +120,10 @@ type Report struct {
 	PeakRSSMB    float64  `json:"peak_rss_mb"`
 	// Memory, in freshness mode, samples the live heap and resident set about 30 times over the
 	// run (a soak: --rate with --duration 10m says whether memory stays flat).
-	Memory *heapwatch.Report `json:"memory,omitempty"`
-	LiveHeapMB   float64  `json:"live_heap_mb_end"`
-	CPUs         int      `json:"cpus"`
-	GoVersion    string   `json:"go_version"`
+	Memory     *heapwatch.Report `json:"memory,omitempty"`
+	LiveHeapMB float64           `json:"live_heap_mb_end"`
+	CPUs       int               `json:"cpus"`
+	GoVersion  string            `json:"go_version"`
 }
 
 // names are the run's topic and group names.

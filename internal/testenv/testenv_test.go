@@ -158,7 +158,7 @@ func TestKafkaTopicCleanup(t *testing.T) {
 		k.CreateTopic(t, a, 1)
 		k.CreateTopic(t, b, 2)
 		k.CreateTopic(t, b, 2) // again: an existing topic with the same partitions is fine
-		table := a + "-table"   // what goka creates for a group named a
+		table := a + "-table"  // what goka creates for a group named a
 		k.CreateTopic(t, table, 1)
 		made = []string{a, b, table}
 	})

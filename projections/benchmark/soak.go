@@ -3,7 +3,7 @@ package benchmark
 import (
 	"context"
 	"fmt"
-		"strconv"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
