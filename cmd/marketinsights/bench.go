@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -27,6 +31,7 @@ type benchPipelineCmd struct {
 	Rate       int           `help:"Freshness mode: produce this many events per second for --duration while the pipeline runs, and report event-time-to-visible quantiles and memory samples over the run (with --duration 10m: a soak)."`
 	Duration   time.Duration `default:"1m" help:"Length of the freshness run."`
 	CPUProfile string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile of the run (go tool pprof) to FILE: where the pipeline's time goes, by stage."`
+	PprofAddr  string        `placeholder:"HOST:PORT" help:"Serve net/http/pprof here during the run (e.g. 127.0.0.1:6060), to take heap profiles of a soak."`
 }
 
 func (c *benchPipelineCmd) Run(e *env) error {
@@ -35,6 +40,13 @@ func (c *benchPipelineCmd) Run(e *env) error {
 		return err
 	}
 	defer stop()
+	if c.PprofAddr != "" {
+		stopPprof, err := servePprof(e, c.PprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {
@@ -144,4 +156,33 @@ func childBroker(e *env, kcfg config.Kafka) (config.Kafka, func(), error) {
 	}
 	kcfg.Brokers = []string{addr}
 	return kcfg, stop, nil
+}
+
+// servePprof serves net/http/pprof's handlers on addr until the returned stop is called.
+func servePprof(e *env, addr string) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for pprof on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Warn("pprof server stopped", "err", err)
+		}
+	}()
+	e.log.Info("pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }

@@ -13,9 +13,11 @@ import (
 	"time"
 )
 
-// FlatGrowthPercent is the growth, from the first third of the samples to the last third, up to
-// which memory counts as flat.
-const FlatGrowthPercent = 20
+// FlatGrowthPercent is the growth of the live heap, from the middle third of the samples to the
+// last third, up to which memory counts as flat. The first third is the warm-up: stores, caches
+// and buffers fill up to their bounds (goka's LevelDB memtables and block buffers, one set per
+// table partition, the product tracker's state cache), so it is reported but not judged.
+const FlatGrowthPercent = 10
 
 // Sample is the process's memory at one time.
 type Sample struct {
@@ -31,14 +33,19 @@ type Sample struct {
 // Report is the memory behaviour over a run.
 type Report struct {
 	Samples []Sample `json:"samples"`
-	// FirstThirdMB and LastThirdMB are the mean live heap of the first and last third of the samples.
-	FirstThirdMB float64 `json:"live_heap_mb_first_third"`
-	LastThirdMB  float64 `json:"live_heap_mb_last_third"`
-	// GrowthPercent is the change from the first third to the last.
+	// FirstThirdMB, MiddleThirdMB and LastThirdMB are the mean live heap of each third of the
+	// samples.
+	FirstThirdMB  float64 `json:"live_heap_mb_first_third"`
+	MiddleThirdMB float64 `json:"live_heap_mb_middle_third"`
+	LastThirdMB   float64 `json:"live_heap_mb_last_third"`
+	// WarmupGrowthPercent is the change from the first third to the middle one.
+	WarmupGrowthPercent float64 `json:"warmup_growth_percent"`
+	// GrowthPercent is the change from the middle third to the last: the figure judged.
 	GrowthPercent float64 `json:"growth_percent"`
-	// RSSFirstThirdMB and RSSLastThirdMB are the same means of the resident set size.
-	RSSFirstThirdMB float64 `json:"rss_mb_first_third"`
-	RSSLastThirdMB  float64 `json:"rss_mb_last_third"`
+	// RSSFirstThirdMB, RSSMiddleThirdMB and RSSLastThirdMB are the same means of the resident set.
+	RSSFirstThirdMB  float64 `json:"rss_mb_first_third"`
+	RSSMiddleThirdMB float64 `json:"rss_mb_middle_third"`
+	RSSLastThirdMB   float64 `json:"rss_mb_last_third"`
 	// Flat is true when there are at least three samples and GrowthPercent is at most
 	// FlatGrowthPercent.
 	Flat bool `json:"flat"`
@@ -125,10 +132,14 @@ func Summarize(samples []Sample) Report {
 	}
 	live := func(s Sample) float64 { return s.LiveHeapMB }
 	rss := func(s Sample) float64 { return s.RSSMB }
-	rep.FirstThirdMB, rep.LastThirdMB = mean(samples[:third], live), mean(samples[n-third:], live)
-	rep.RSSFirstThirdMB, rep.RSSLastThirdMB = mean(samples[:third], rss), mean(samples[n-third:], rss)
+	first, middle, last := samples[:third], samples[third:n-third], samples[n-third:]
+	rep.FirstThirdMB, rep.MiddleThirdMB, rep.LastThirdMB = mean(first, live), mean(middle, live), mean(last, live)
+	rep.RSSFirstThirdMB, rep.RSSMiddleThirdMB, rep.RSSLastThirdMB = mean(first, rss), mean(middle, rss), mean(last, rss)
 	if rep.FirstThirdMB > 0 {
-		rep.GrowthPercent = 100 * (rep.LastThirdMB - rep.FirstThirdMB) / rep.FirstThirdMB
+		rep.WarmupGrowthPercent = 100 * (rep.MiddleThirdMB - rep.FirstThirdMB) / rep.FirstThirdMB
+	}
+	if rep.MiddleThirdMB > 0 {
+		rep.GrowthPercent = 100 * (rep.LastThirdMB - rep.MiddleThirdMB) / rep.MiddleThirdMB
 		rep.Flat = rep.GrowthPercent <= FlatGrowthPercent
 	}
 	return rep

@@ -16,23 +16,26 @@ func TestSummarize(t *testing.T) {
 		return out
 	}
 	for _, tc := range []struct {
-		name       string
-		samples    []Sample
-		flat       bool
-		growth     float64
-		first, rss float64
+		name           string
+		samples        []Sample
+		flat           bool
+		warmup, growth float64
+		middle, rss    float64
 	}{
-		{"too few samples", mk(10, 50), false, 0, 0, 0},
-		{"steady", mk(10, 10, 10, 10, 10, 10), true, 0, 10, 20},
-		{"noise within bound", mk(10, 10, 11, 12, 11.5, 11.5), true, 15, 10, 20},
-		{"growth", mk(10, 10, 15, 15, 20, 20), false, 100, 10, 20},
-		{"shrinks", mk(20, 20, 10, 10, 10, 10), true, -50, 20, 40},
+		{"too few samples", mk(10, 50), false, 0, 0, 0, 0},
+		{"steady", mk(10, 10, 10, 10, 10, 10), true, 0, 0, 10, 20},
+		{"warm-up then steady", mk(5, 5, 10, 10, 10, 10), true, 100, 0, 10, 20},
+		{"noise within bound", mk(10, 10, 10, 10, 11, 10.5), true, 0, 7.5, 10, 20},
+		{"growth", mk(10, 10, 15, 15, 20, 20), false, 50, 100.0 / 3, 15, 30},
+		{"shrinks", mk(20, 20, 10, 10, 5, 5), true, -50, -50, 10, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := Summarize(tc.samples)
-			if rep.Flat != tc.flat || rep.GrowthPercent != tc.growth || rep.FirstThirdMB != tc.first || rep.RSSFirstThirdMB != tc.rss {
-				t.Fatalf("Summarize = flat %v growth %v first %v rss first %v, want %v %v %v %v",
-					rep.Flat, rep.GrowthPercent, rep.FirstThirdMB, rep.RSSFirstThirdMB, tc.flat, tc.growth, tc.first, tc.rss)
+			if rep.Flat != tc.flat || rep.WarmupGrowthPercent != tc.warmup || rep.GrowthPercent != tc.growth ||
+				rep.MiddleThirdMB != tc.middle || rep.RSSMiddleThirdMB != tc.rss {
+				t.Fatalf("Summarize = flat %v warm-up %v growth %v middle %v rss middle %v, want %v %v %v %v %v",
+					rep.Flat, rep.WarmupGrowthPercent, rep.GrowthPercent, rep.MiddleThirdMB, rep.RSSMiddleThirdMB,
+					tc.flat, tc.warmup, tc.growth, tc.middle, tc.rss)
 			}
 		})
 	}
