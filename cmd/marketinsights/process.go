@@ -34,7 +34,8 @@ import (
 var processRoles = []string{"products", "keywords", "anomalies", "notifications", "analyses"}
 
 type processCmd struct {
-	Roles []string `arg:"" enum:"products,keywords,anomalies,notifications,analyses,all" help:"Processors to run: products, keywords, anomalies, notifications, analyses (the analysis saga and its router), or all."`
+	Roles       []string `arg:"" enum:"products,keywords,anomalies,notifications,analyses,all" help:"Processors to run: products, keywords, anomalies, notifications, analyses (the analysis saga and its router), or all."`
+	GroupSuffix string   `placeholder:"SUFFIX" help:"Run products, keywords and anomalies under their group name plus SUFFIX (e.g. --group-suffix=-v2), so with new table and loopback topics: a new suffix rebuilds their state from their input topics, from the oldest record (after a change of their logic or settings). Their outputs go to the usual topics with the same event ids, which consumers deduplicate. Refused for notifications and analyses: rebuilding them would send webhooks and request scrapes again."`
 	processorFlags
 }
 
@@ -49,6 +50,28 @@ type processorFlags struct {
 	AllowPrivateWebhooks bool          `help:"Let webhooks reach loopback and private addresses (refused by default against SSRF)."`
 	ScrapeTimeout        time.Duration `default:"2m" help:"Analyses: how long the saga waits for an analysis' scrape job to succeed."`
 	WindowTimeout        time.Duration `default:"1m" help:"Analyses: how long the saga waits, after the scrape, for the keyword's window to include its pages."`
+
+	// groupSuffix is process's --group-suffix (not a flag of demo).
+	groupSuffix string
+}
+
+// checkGroupSuffix refuses a suffix that is not a valid part of a topic name, or roles whose
+// state drives side effects.
+func checkGroupSuffix(suffix string, roles []string) error {
+	if suffix == "" {
+		return nil
+	}
+	for _, c := range suffix {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("--group-suffix %q: only letters, digits, '.', '_' and '-' may be used in a group (and topic) name", suffix)
+		}
+	}
+	for _, r := range roles {
+		if r == "notifications" || r == "analyses" {
+			return fmt.Errorf("--group-suffix with %s: rebuilding its state from its inputs would repeat its side effects (webhooks, scrape requests); run it without a suffix", r)
+		}
+	}
+	return nil
 }
 
 func (c *processCmd) Run(e *env) error {
@@ -56,6 +79,10 @@ func (c *processCmd) Run(e *env) error {
 	if slices.Contains(roles, "all") {
 		roles = processRoles
 	}
+	if err := checkGroupSuffix(c.GroupSuffix, roles); err != nil {
+		return usageError{err}
+	}
+	c.groupSuffix = c.GroupSuffix
 	reg := newRegistry()
 	kcfg := withClientMetrics(e.cfg.Kafka, reg)
 	run, err := startProcessors(e, kcfg, roles, c.processorFlags, reg)
@@ -101,10 +128,15 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 	var procs []*goka.Processor
 	var extras []func(context.Context) error
 	var groups []string
+	// In processRoles' order whatever the command line's: the product tracker (and so its table
+	// topic) is built before the keyword windows look that table up.
+	roles = slices.Clone(roles)
+	slices.SortStableFunc(roles, func(a, b string) int { return slices.Index(processRoles, a) - slices.Index(processRoles, b) })
 	for _, role := range roles {
 		switch role {
 		case "products":
 			pc := products.DefaultConfig()
+			pc.Group += goka.Group(f.groupSuffix)
 			pc.StateCache = f.ProductStateCache
 			p, err := products.New(genv, pc, m)
 			if err != nil {
@@ -113,6 +145,10 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 			procs = append(procs, p)
 		case "keywords":
 			kc := keywords.DefaultConfig()
+			kc.Group += goka.Group(f.groupSuffix)
+			if slices.Contains(roles, "products") { // rebuilt together: read the new product table
+				kc.ProductTable = goka.GroupTable(products.Group + goka.Group(f.groupSuffix))
+			}
 			kc.AllowedLateness = f.AllowedLateness
 			kc.TickInterval = f.TickInterval
 			p, err := keywords.New(genv, kc, m)
@@ -128,7 +164,9 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 				return ticker.Run(ctx)
 			})
 		case "anomalies":
-			p, err := anomalies.New(genv, anomalies.DefaultConfig(), m)
+			ac := anomalies.DefaultConfig()
+			ac.Group += goka.Group(f.groupSuffix)
+			p, err := anomalies.New(genv, ac, m)
 			if err != nil {
 				return nil, fmt.Errorf("build anomaly detector: %w", err)
 			}
