@@ -55,6 +55,9 @@ type Options struct {
 	Duration time.Duration
 	// StorageDir holds goka's local storage (default: a temporary directory, removed after).
 	StorageDir string
+	// StorageCacheMB and StorageWriteBufferMB size each table partition's LevelDB store
+	// (gokaenv.Env's BlockCacheMB and WriteBufferMB; zero: LevelDB's defaults).
+	StorageCacheMB, StorageWriteBufferMB int
 	// Log receives progress lines.
 	Log *slog.Logger
 }
@@ -155,7 +158,8 @@ func Pipeline(ctx context.Context, o Options) (Report, error) {
 		defer os.RemoveAll(dir)
 		storage = dir
 	}
-	env := gokaenv.Env{Brokers: o.Kafka.BootstrapBrokers(), ClientID: "mip-bench", Replication: o.Kafka.Replication, StorageDir: storage, Logger: o.Log}
+	env := gokaenv.Env{Brokers: o.Kafka.BootstrapBrokers(), ClientID: "mip-bench", Replication: o.Kafka.Replication, StorageDir: storage, Logger: o.Log,
+		BlockCacheMB: o.StorageCacheMB, WriteBufferMB: o.StorageWriteBufferMB}
 	stream := NewStream(o.Keywords, o.Products, 1)
 
 	cl, err := kafkaclient.New(o.Kafka, nil, kgo.ProducerLinger(5*time.Millisecond))

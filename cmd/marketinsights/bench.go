@@ -25,13 +25,15 @@ type benchCmd struct {
 }
 
 type benchPipelineCmd struct {
-	Events     int           `default:"100000" help:"Input events (observations and search pages) in throughput mode."`
-	Keywords   int           `default:"50" help:"Keywords of the synthetic market."`
-	Products   int           `default:"5000" help:"Products of the synthetic market (at least 48 per keyword)."`
-	Rate       int           `help:"Freshness mode: produce this many events per second for --duration while the pipeline runs, and report event-time-to-visible quantiles and memory samples over the run (with --duration 10m: a soak)."`
-	Duration   time.Duration `default:"1m" help:"Length of the freshness run."`
-	CPUProfile string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile of the run (go tool pprof) to FILE: where the pipeline's time goes, by stage."`
-	PprofAddr  string        `placeholder:"HOST:PORT" help:"Serve net/http/pprof here during the run (e.g. 127.0.0.1:6060), to take heap profiles of a soak."`
+	Events               int           `default:"100000" help:"Input events (observations and search pages) in throughput mode."`
+	Keywords             int           `default:"50" help:"Keywords of the synthetic market."`
+	Products             int           `default:"5000" help:"Products of the synthetic market (at least 48 per keyword)."`
+	Rate                 int           `help:"Freshness mode: produce this many events per second for --duration while the pipeline runs, and report event-time-to-visible quantiles and memory samples over the run (with --duration 10m: a soak)."`
+	Duration             time.Duration `default:"1m" help:"Length of the freshness run."`
+	CPUProfile           string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile of the run (go tool pprof) to FILE: where the pipeline's time goes, by stage."`
+	StorageCacheMB       int           `default:"8" placeholder:"MIB" help:"LevelDB block cache of each table partition's local store, in MiB (as process --storage-cache-mb)."`
+	StorageWriteBufferMB int           `default:"4" placeholder:"MIB" help:"LevelDB memtable of each table partition's local store, in MiB (as process --storage-write-buffer-mb)."`
+	PprofAddr            string        `placeholder:"HOST:PORT" help:"Serve net/http/pprof here during the run (e.g. 127.0.0.1:6060), to take heap profiles of a soak."`
 }
 
 func (c *benchPipelineCmd) Run(e *env) error {
@@ -60,7 +62,7 @@ func (c *benchPipelineCmd) Run(e *env) error {
 	}
 	rep, err := bench.Pipeline(e.ctx, bench.Options{
 		Kafka: kcfg, ClickHouse: e.cfg.ClickHouse, Redis: e.cfg.Redis, Events: c.Events, Keywords: c.Keywords, Products: c.Products,
-		Rate: c.Rate, Duration: c.Duration, Log: e.log,
+		Rate: c.Rate, Duration: c.Duration, Log: e.log, StorageCacheMB: c.StorageCacheMB, StorageWriteBufferMB: c.StorageWriteBufferMB,
 	})
 	if err != nil {
 		return err

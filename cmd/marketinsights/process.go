@@ -43,6 +43,8 @@ type processCmd struct {
 type processorFlags struct {
 	MetricsAddr          string        `default:"127.0.0.1:9464" placeholder:"HOST:PORT" help:"Serve /metrics, /healthz and /readyz here (empty: off)."`
 	StorageDir           string        `placeholder:"DIR" help:"goka's local table storage; default <data-dir>/goka. Deleting it is safe: tables recover from Kafka."`
+	StorageCacheMB       int           `default:"8" placeholder:"MIB" help:"LevelDB block cache of each table partition's local store, in MiB. The stores take about (this + 2 x --storage-write-buffer-mb) per table partition a process opens (6 per group and per looked-up table)."`
+	StorageWriteBufferMB int           `default:"4" placeholder:"MIB" help:"LevelDB memtable of each table partition's local store, in MiB (up to two are held while one is written to disk)."`
 	ProductStateCache    int           `default:"2048" placeholder:"N" help:"Product tracker: decoded product states kept in memory, so the next observation of a product skips decoding its state (about 30 KB each with full histories; 0: off)."`
 	AllowedLateness      time.Duration `default:"10m" help:"Keyword windows: how late an event may arrive and still update its window."`
 	TickInterval         time.Duration `default:"5s" help:"Keyword windows: how often quiet keywords are checked for windows to close."`
@@ -124,6 +126,10 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 	if f.StorageDir != "" {
 		genv.StorageDir = f.StorageDir
 	}
+	if f.StorageCacheMB < 1 || f.StorageWriteBufferMB < 1 {
+		return nil, usageError{fmt.Errorf("--storage-cache-mb %d, --storage-write-buffer-mb %d: want at least 1", f.StorageCacheMB, f.StorageWriteBufferMB)}
+	}
+	genv.BlockCacheMB, genv.WriteBufferMB = f.StorageCacheMB, f.StorageWriteBufferMB
 	m := processors.NewMetrics(reg)
 	var procs []*goka.Processor
 	var extras []func(context.Context) error

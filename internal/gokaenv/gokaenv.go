@@ -14,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
 )
@@ -28,6 +29,11 @@ type Env struct {
 	Replication int16
 	// StorageDir holds each group's local table storage; empty keeps tables in memory.
 	StorageDir string
+	// BlockCacheMB and WriteBufferMB size the LevelDB store of each table partition: its block
+	// cache and its memtable (of which it holds up to two while one is flushed), in MiB; zero
+	// keeps LevelDB's defaults (8 and 4). A process's storage memory is about the number of
+	// table partitions it opens (its groups' and views') times BlockCacheMB + 2 x WriteBufferMB.
+	BlockCacheMB, WriteBufferMB int
 	// Logger receives goka's and sarama's messages.
 	Logger *slog.Logger
 }
@@ -107,7 +113,12 @@ func (e Env) StorageBuilder(name string) storage.Builder {
 	if e.StorageDir == "" {
 		return storage.MemoryBuilder()
 	}
-	return storage.DefaultBuilder(filepath.Join(e.StorageDir, name))
+	return storage.BuilderWithOptions(filepath.Join(e.StorageDir, name), e.levelDBOptions())
+}
+
+// levelDBOptions returns the options of a table partition's LevelDB store.
+func (e Env) levelDBOptions() *opt.Options {
+	return &opt.Options{BlockCacheCapacity: e.BlockCacheMB << 20, WriteBuffer: e.WriteBufferMB << 20}
 }
 
 // ProcessorOptions returns the options of a processor of group; extra options come last, so a
