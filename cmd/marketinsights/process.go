@@ -126,8 +126,8 @@ func startProcessors(e *env, kcfg config.Kafka, roles []string, f processorFlags
 	if f.StorageDir != "" {
 		genv.StorageDir = f.StorageDir
 	}
-	if f.StorageCacheMB < 1 || f.StorageWriteBufferMB < 1 {
-		return nil, usageError{fmt.Errorf("--storage-cache-mb %d, --storage-write-buffer-mb %d: want at least 1", f.StorageCacheMB, f.StorageWriteBufferMB)}
+	if f.StorageCacheMB < 0 || f.StorageWriteBufferMB < 0 {
+		return nil, usageError{fmt.Errorf("--storage-cache-mb %d, --storage-write-buffer-mb %d: want at least 1 (0: LevelDB's default)", f.StorageCacheMB, f.StorageWriteBufferMB)}
 	}
 	genv.BlockCacheMB, genv.WriteBufferMB = f.StorageCacheMB, f.StorageWriteBufferMB
 	m := processors.NewMetrics(reg)
