@@ -181,14 +181,12 @@ type fakeContext struct {
 	key     string
 	value   []byte
 	table   map[string][]byte // the product table, encoded
+	state   goka.Codec        // the table's codec: the processor's own
 	emitted int
 	bytes   int
 }
 
-var (
-	stateCodec   = processors.Codec(topics.KeywordWindowsTable)
-	productCodec = processors.Codec(topics.ProductTrackerTable)
-)
+var productCodec = processors.Codec(topics.ProductTrackerTable)
 
 func (c *fakeContext) Topic() goka.Stream       { return c.topic }
 func (c *fakeContext) Key() string              { return c.key }
@@ -209,7 +207,7 @@ func (c *fakeContext) Value() any {
 	if c.value == nil {
 		return nil
 	}
-	v, err := stateCodec.Decode(c.value)
+	v, err := c.state.Decode(c.value)
 	if err != nil {
 		panic(err)
 	}
@@ -217,7 +215,7 @@ func (c *fakeContext) Value() any {
 }
 
 func (c *fakeContext) SetValue(v any, _ ...goka.ContextOption) {
-	b, err := stateCodec.Encode(v)
+	b, err := c.state.Encode(v)
 	if err != nil {
 		panic(err)
 	}
@@ -266,7 +264,8 @@ type callbackRig struct {
 
 func newCallbackRig(b *testing.B) *callbackRig {
 	st, s, t := warm(b, 48)
-	ctx := &fakeContext{topic: goka.Stream(topics.SearchResults), key: kw, table: map[string][]byte{}}
+	p := newProcessor(DefaultConfig(), nil)
+	ctx := &fakeContext{topic: goka.Stream(topics.SearchResults), key: kw, table: map[string][]byte{}, state: p.state}
 	ctx.SetValue(st)
 	for _, p := range s.products {
 		if ps := s.lookup(p.asin); ps != nil {
@@ -274,7 +273,7 @@ func newCallbackRig(b *testing.B) *callbackRig {
 			ctx.table[p.asin] = bs
 		}
 	}
-	return &callbackRig{p: newProcessor(DefaultConfig(), nil), ctx: ctx, s: s, t: t}
+	return &callbackRig{p: p, ctx: ctx, s: s, t: t}
 }
 
 // BenchmarkCallbackSearchResults is the whole search-results callback on a warmed keyword of 48
