@@ -263,6 +263,7 @@ type callbackRig struct {
 }
 
 func newCallbackRig(b *testing.B) *callbackRig {
+	uncheckedCache(b)
 	st, s, t := warm(b, 48)
 	p := newProcessor(DefaultConfig(), nil)
 	ctx := &fakeContext{topic: goka.Stream(topics.SearchResults), key: kw, table: map[string][]byte{}, state: p.state}
@@ -349,6 +350,7 @@ var (
 //
 //	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/keywords/
 func BenchmarkProcessorVsCounter(b *testing.B) {
+	uncheckedCache(b)
 	r := newKafkaRig(b)
 	var pages, states []proto.Message
 	for i := range *benchKeywords {

@@ -11,6 +11,13 @@ import (
 
 func init() { checkStateCache = true }
 
+// uncheckedCache turns the check of cache hits off for a benchmark: it decodes every hit.
+func uncheckedCache(b *testing.B) {
+	old := checkStateCache
+	checkStateCache = false
+	b.Cleanup(func() { checkStateCache = old })
+}
+
 // codecState returns a keyword's state after a few pages.
 func codecState(t *testing.T) *marketv1.KeywordWindowsState {
 	t.Helper()
