@@ -1352,7 +1352,13 @@ type ProductTrail struct {
 	Attributes []*ProductAttributes `protobuf:"bytes,3,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	// Distinct labels the points refer to (title, brand, and as category the main best-sellers
 	// rank's category, normalised), in order of first reference.
-	Labels        []*ProductAttributes `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	Labels []*ProductAttributes `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	// The points in a compact form the keyword-windows processor writes instead of points (which
+	// a trail may still hold; both are read, packed after points): per point, in order, the event
+	// time (unix ms) as a zigzag varint of its difference to the previous point's (to 0 for the
+	// first), the event key as 4 bytes little-endian, then zigzag varints of the position,
+	// sponsored (0 absent, 1 false, 2 true), the attributes index and the label index.
+	PackedPoints  []byte `protobuf:"bytes,5,opt,name=packed_points,json=packedPoints,proto3" json:"packed_points,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1411,6 +1417,13 @@ func (x *ProductTrail) GetAttributes() []*ProductAttributes {
 func (x *ProductTrail) GetLabels() []*ProductAttributes {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *ProductTrail) GetPackedPoints() []byte {
+	if x != nil {
+		return x.PackedPoints
 	}
 	return nil
 }
@@ -1749,14 +1762,15 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x05asins\x18\x02 \x03(\tR\x05asins\x12%\n" +
 	"\x0epages_observed\x18\x03 \x01(\x05R\rpagesObserved\x12\x1b\n" +
 	"\ttop_asins\x18\x04 \x03(\tR\btopAsins\x12$\n" +
-	"\x0etop_last_units\x18\x05 \x01(\x01R\ftopLastUnits\"\xc7\x01\n" +
+	"\x0etop_last_units\x18\x05 \x01(\x01R\ftopLastUnits\"\xec\x01\n" +
 	"\fProductTrail\x12\x12\n" +
 	"\x04asin\x18\x01 \x01(\tR\x04asin\x12/\n" +
 	"\x06points\x18\x02 \x03(\v2\x17.market.v1.ListingPointR\x06points\x12<\n" +
 	"\n" +
 	"attributes\x18\x03 \x03(\v2\x1c.market.v1.ProductAttributesR\n" +
 	"attributes\x124\n" +
-	"\x06labels\x18\x04 \x03(\v2\x1c.market.v1.ProductAttributesR\x06labels\"\xd6\x01\n" +
+	"\x06labels\x18\x04 \x03(\v2\x1c.market.v1.ProductAttributesR\x06labels\x12#\n" +
+	"\rpacked_points\x18\x05 \x01(\fR\fpackedPoints\"\xd6\x01\n" +
 	"\fListingPoint\x12 \n" +
 	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
 	"timeUnixMs\x12\x1b\n" +
