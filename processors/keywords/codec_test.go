@@ -105,3 +105,86 @@ func TestStateCodecMissOnOtherBytes(t *testing.T) {
 		t.Fatalf("Decode of bytes encoded elsewhere: %v", err)
 	}
 }
+
+// TestStateCodecPacksPoints: the codec writes the trails' points packed, reads them back as
+// they were, reads states written before packed_points (points as messages) and those the
+// catalog's codec read, and refuses malformed packed points.
+func TestStateCodecPacksPoints(t *testing.T) {
+	st := codecState(t)
+	st.Products[0].Points[0].Sponsored = boolTrue
+	st.Products[1].Points[0].Sponsored = boolFalse
+	st.Products[2].Points[0].Position = -3 // a corrupt value survives as it is
+	want := proto.Clone(st).(*marketv1.KeywordWindowsState)
+	c := newStateCodec(0)
+	packed, err := c.Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(st, want) {
+		t.Fatal("Encode changed the state")
+	}
+	unpacked, err := proto.MarshalOptions{Deterministic: true}.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog := &marketv1.KeywordWindowsState{}
+	if err := proto.Unmarshal(packed, catalog); err != nil {
+		t.Fatal(err)
+	}
+	asMessages, asPacked := 0, 0
+	for i, tr := range catalog.GetProducts() {
+		if len(tr.GetPoints()) != 0 || len(tr.GetPackedPoints()) == 0 {
+			t.Fatalf("trail %s: the codec did not write packed points", tr.GetAsin())
+		}
+		asPacked += len(tr.GetPackedPoints())
+		for _, p := range want.GetProducts()[i].GetPoints() {
+			asMessages += proto.Size(p) + 2
+		}
+	}
+	t.Logf("state %d bytes with points packed, %d as messages; the points alone %d and %d", len(packed), len(unpacked), asPacked, asMessages)
+	if asPacked > asMessages*2/3 {
+		t.Errorf("packed points take %d bytes, as messages %d: expected a third less at least", asPacked, asMessages)
+	}
+	corrupt := proto.Clone(catalog).(*marketv1.KeywordWindowsState)
+	corrupt.Products[0].PackedPoints = corrupt.Products[0].PackedPoints[:3]
+	bad, err := proto.Marshal(corrupt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		decode  func() (*marketv1.KeywordWindowsState, error)
+		wantErr bool
+	}{
+		{name: "packed", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, packed) }},
+		{name: "written before packed points", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, unpacked) }},
+		{name: "read by the catalog's codec, unpacked in place", decode: func() (*marketv1.KeywordWindowsState, error) {
+			return catalog, unpack(catalog)
+		}},
+		{name: "malformed", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, bad) }, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.decode()
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(got, want) {
+				t.Fatal("decoded state differs from the encoded one")
+			}
+		})
+	}
+}
+
+func decodeWith(c stateCodec, b []byte) (*marketv1.KeywordWindowsState, error) {
+	v, err := c.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*marketv1.KeywordWindowsState), nil
+}
