@@ -131,6 +131,9 @@ func TestStateCodecPacksPoints(t *testing.T) {
 	if err := proto.Unmarshal(packed, catalog); err != nil {
 		t.Fatal(err)
 	}
+	if len(catalog.GetPageTimesUnixMs()) != 0 || len(catalog.GetPageKeys()) != 0 || len(catalog.GetPackedPages()) == 0 {
+		t.Fatal("the codec did not write the page index packed")
+	}
 	asMessages, asPacked := 0, 0
 	for i, tr := range catalog.GetProducts() {
 		if len(tr.GetPoints()) != 0 || len(tr.GetPackedPoints()) == 0 {
@@ -141,16 +144,24 @@ func TestStateCodecPacksPoints(t *testing.T) {
 			asMessages += proto.Size(p) + 2
 		}
 	}
-	t.Logf("state %d bytes with points packed, %d as messages; the points alone %d and %d", len(packed), len(unpacked), asPacked, asMessages)
-	if asPacked > asMessages*2/3 {
-		t.Errorf("packed points take %d bytes, as messages %d: expected a third less at least", asPacked, asMessages)
+	t.Logf("state %d bytes packed, %d unpacked; the points alone %d and %d", len(packed), len(unpacked), asPacked, asMessages)
+	if asPacked > asMessages/2 {
+		t.Errorf("packed points take %d bytes, as messages %d: expected half at most", asPacked, asMessages)
 	}
-	corrupt := proto.Clone(catalog).(*marketv1.KeywordWindowsState)
-	corrupt.Products[0].PackedPoints = corrupt.Products[0].PackedPoints[:3]
-	bad, err := proto.Marshal(corrupt)
-	if err != nil {
-		t.Fatal(err)
+	malformed := func(f func(*marketv1.KeywordWindowsState)) []byte {
+		corrupt := proto.Clone(catalog).(*marketv1.KeywordWindowsState)
+		f(corrupt)
+		bad, err := proto.Marshal(corrupt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bad
 	}
+	truncatedPoints := malformed(func(st *marketv1.KeywordWindowsState) {
+		st.Products[0].PackedPoints = st.Products[0].PackedPoints[:3]
+	})
+	truncatedPages := malformed(func(st *marketv1.KeywordWindowsState) { st.PackedPages = st.PackedPages[:len(st.PackedPages)-1] })
+	noPages := malformed(func(st *marketv1.KeywordWindowsState) { st.PackedPages = nil }) // points refer to the pages' keys
 	for _, tc := range []struct {
 		name    string
 		decode  func() (*marketv1.KeywordWindowsState, error)
@@ -161,7 +172,9 @@ func TestStateCodecPacksPoints(t *testing.T) {
 		{name: "read by the catalog's codec, unpacked in place", decode: func() (*marketv1.KeywordWindowsState, error) {
 			return catalog, unpack(catalog)
 		}},
-		{name: "malformed", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, bad) }, wantErr: true},
+		{name: "truncated points", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, truncatedPoints) }, wantErr: true},
+		{name: "truncated pages", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, truncatedPages) }, wantErr: true},
+		{name: "points without their pages", decode: func() (*marketv1.KeywordWindowsState, error) { return decodeWith(c, noPages) }, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.decode()

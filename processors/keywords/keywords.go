@@ -32,11 +32,16 @@
 // no copy per window. The 1,440 overlapping 24-hour windows therefore cost nothing to store.
 //
 // Measured (TestStateSize): 48 listings scraped every minute for 24 hours, prices and review
-// counts moving, encode to 37 KB per keyword — 14.4 KB of page index (1,440 pages at 10 bytes),
-// 11.8 KB of listing points (13 per product), 7.6 KB of figure sets and labels, 2.5 KB of
-// series (mostly the ASINs of the last closed day) — and to 41 KB when a tenth of the slots
-// change product every hour (96 products). A keyword whose windows have all closed keeps under
-// 200 bytes: its watermark and closing marks, so that a very late page is still recognised.
+// counts moving, take 37 KB per keyword as plain messages — 14.4 KB of page index (1,440 pages
+// at 10 bytes), 11.8 KB of listing points (13 per product), 7.6 KB of figure sets and labels,
+// 2.5 KB of series (mostly the ASINs of the last closed day) — and 41 KB when a tenth of the
+// slots change product every hour (96 products). The table's codec writes the page index and
+// the points packed (see stateCodec): 25.6 KB and 31.2 KB. A keyword whose windows have all
+// closed keeps under 200 bytes: its watermark and closing marks, so that a very late page is
+// still recognised.
+//
+// The processor keeps the states it wrote decoded (Config.StateCacheBytes), so a page reads its
+// keyword's state from memory rather than from the bytes it wrote for the previous page.
 //
 // # What is emitted
 //

@@ -41,9 +41,10 @@ func CurrentWindow(st *marketv1.KeywordWindowsState, s Series, cfg Config) (*mar
 
 // PagesBetween returns how many search pages a keyword's state holds with event times in
 // [from, to): the pages applied to its windows (the state keeps those of the longest window plus
-// the allowed lateness).
+// the allowed lateness); 0 when its packed page index is malformed. A packed page index (a state
+// read with the catalog's codec rather than Codec) is unpacked in place.
 func PagesBetween(st *marketv1.KeywordWindowsState, from, to time.Time) int {
-	if st == nil {
+	if st == nil || unpack(st) != nil {
 		return 0
 	}
 	return countPages(st, from.UnixMilli(), to.UnixMilli())

@@ -997,8 +997,13 @@ type KeywordWindowsState struct {
 	PageKeys []uint32 `protobuf:"fixed32,10,rep,packed,name=page_keys,json=pageKeys,proto3" json:"page_keys,omitempty"`
 	// Windows are closed through this instant (unix ms): max(watermark - lateness, latest tick - lateness - grace).
 	ClosedThroughUnixMs int64 `protobuf:"varint,11,opt,name=closed_through_unix_ms,json=closedThroughUnixMs,proto3" json:"closed_through_unix_ms,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The page index in a compact form the keyword-windows processor writes instead of
+	// page_times_unix_ms and page_keys (which a state may still hold; both are read, packed after
+	// them): per page, in order, the zigzag varint of its event time's difference to the previous
+	// page's (to 0 for the first), then its key as 4 bytes little-endian.
+	PackedPages   []byte `protobuf:"bytes,12,opt,name=packed_pages,json=packedPages,proto3" json:"packed_pages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KeywordWindowsState) Reset() {
@@ -1108,6 +1113,13 @@ func (x *KeywordWindowsState) GetClosedThroughUnixMs() int64 {
 		return x.ClosedThroughUnixMs
 	}
 	return 0
+}
+
+func (x *KeywordWindowsState) GetPackedPages() []byte {
+	if x != nil {
+		return x.PackedPages
+	}
+	return nil
 }
 
 // WindowSeries is one kind and size of window of a keyword: how far its windows are closed and
@@ -1356,8 +1368,10 @@ type ProductTrail struct {
 	// The points in a compact form the keyword-windows processor writes instead of points (which
 	// a trail may still hold; both are read, packed after points): per point, in order, the event
 	// time (unix ms) as a zigzag varint of its difference to the previous point's (to 0 for the
-	// first), the event key as 4 bytes little-endian, then zigzag varints of the position,
-	// sponsored (0 absent, 1 false, 2 true), the attributes index and the label index.
+	// first); a varint of flags: sponsored in the two low bits (0 absent, 1 false, 2 true), and 4
+	// when the event key is omitted because it is that of the state's only page of that event
+	// time; the event key as 4 bytes little-endian unless omitted; then zigzag varints of the
+	// position, the attributes index and the label index.
 	PackedPoints  []byte `protobuf:"bytes,5,opt,name=packed_points,json=packedPoints,proto3" json:"packed_points,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1727,7 +1741,7 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x0epages_observed\x18\x05 \x01(\x05R\rpagesObserved\x1aR\n" +
 	"\fEntriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.market.v1.WindowEntryR\x05value:\x028\x01\"\xfa\x04\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.market.v1.WindowEntryR\x05value:\x028\x01\"\x9d\x05\n" +
 	"\x13KeywordWindowsState\x12\x18\n" +
 	"\akeyword\x18\x01 \x01(\tR\akeyword\x12 \n" +
 	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x123\n" +
@@ -1741,7 +1755,8 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x12page_times_unix_ms\x18\t \x03(\x03R\x0fpageTimesUnixMs\x12\x1b\n" +
 	"\tpage_keys\x18\n" +
 	" \x03(\aR\bpageKeys\x123\n" +
-	"\x16closed_through_unix_ms\x18\v \x01(\x03R\x13closedThroughUnixMs\x1aT\n" +
+	"\x16closed_through_unix_ms\x18\v \x01(\x03R\x13closedThroughUnixMs\x12!\n" +
+	"\fpacked_pages\x18\f \x01(\fR\vpackedPages\x1aT\n" +
 	"\x12PreviousAsinsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
 	"\x05value\x18\x02 \x01(\v2\x12.market.v1.AsinSetR\x05value:\x028\x01\"\x9e\x02\n" +
