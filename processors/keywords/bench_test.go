@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,6 +86,33 @@ func BenchmarkApply(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(updates)/float64(b.N), "updates/event")
+		})
+	}
+}
+
+// BenchmarkWindowStats computes the statistics of one warmed keyword's current 24-hour sliding
+// window (members, statistics, entrants and leavers against the window a step earlier, the hash
+// an update is emitted on), without building the message: the window update proper, linear in
+// the products of the window (ns/product stays flat as they grow) and allocation-free.
+func BenchmarkWindowStats(b *testing.B) {
+	for _, slots := range []int{12, 48, 144} {
+		b.Run(fmt.Sprintf("listings=%d", slots), func(b *testing.B) {
+			st, _, _ := warm(b, slots)
+			cfg := DefaultConfig()
+			i := slices.Index(cfg.Series, Sliding(24*time.Hour, time.Minute))
+			end := alignDown(unixMs(st.Watermark), ms(time.Minute)) + ms(time.Minute)
+			start := end - ms(24*time.Hour)
+			products := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				r := newRun(st, &cfg)
+				r.compute(i, start, end)
+				_ = r.hash()
+				products = int(r.sc.stats.competitors)
+				r.finish()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(products), "ns/product")
+			b.ReportMetric(float64(products), "products")
 		})
 	}
 }

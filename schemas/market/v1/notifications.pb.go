@@ -756,7 +756,8 @@ type NotifierState struct {
 	// Subscriptions following the key, by id; at "subscription:<id>": the subscription itself
 	// (none once deleted).
 	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
-	// Notification ids already requested (bounded, oldest first), so one cause gives one delivery.
+	// Notification ids already requested (bounded, oldest first), so one cause gives one delivery:
+	// written before requested_hashes replaced it, still read.
 	RequestedIds []string `protobuf:"bytes,2,rep,name=requested_ids,json=requestedIds,proto3" json:"requested_ids,omitempty"`
 	// Version of the change applied last to each subscription of the key (one per subscription;
 	// at "subscription:<id>" kept after a deletion, so an older change cannot bring it back).
