@@ -318,6 +318,7 @@ func BenchmarkCallbackSearchResults(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(r.ctx.emitted)/float64(b.N), "emitted/event")
+	b.ReportMetric(float64(r.ctx.bytes)/float64(b.N), "emitted-B/event")
 	b.ReportMetric(float64(len(r.ctx.value)), "value-bytes")
 }
 
@@ -368,13 +369,15 @@ func BenchmarkCallbackVisit(b *testing.B) {
 var (
 	benchKeywords = flag.Int("keywords.bench-keywords", 20, "keywords in BenchmarkProcessorVsCounter's input")
 	benchScrapes  = flag.Int("keywords.bench-scrapes", 200, "scrapes per keyword (a minute apart) in BenchmarkProcessorVsCounter's input")
+	benchBlob     = flag.Int("keywords.bench-blob", 0, "bytes of a blob contender (a value of that size written per record, nothing else) added to BenchmarkProcessorVsCounter; 0 for none")
 )
 
 // BenchmarkProcessorVsCounter runs ceilingbench on -keywords.bench-keywords keywords of 48
 // listings (from a pool of 120 products, a third of them ranked in the product table), each
 // scraped -keywords.bench-scrapes times a minute apart: the trivial goka counter, then the
 // keyword-windows processor, on the same search-results topic. keywords/counter is the ratio
-// the processor is held to (>= 0.5). Run it with -benchtime=1x or more:
+// the processor is held to (>= 0.5). -keywords.bench-blob adds a contender that writes a value of
+// that size per record and does nothing else. Run it with -benchtime=1x or more:
 //
 //	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/keywords/
 func BenchmarkProcessorVsCounter(b *testing.B) {
@@ -411,11 +414,15 @@ func BenchmarkProcessorVsCounter(b *testing.B) {
 			in = append(in, rec)
 		}
 	}
-	ceilingbench.Run(b, ceilingbench.Bench{Kafka: r.k, Input: string(r.cfg.Input), Records: in},
-		ceilingbench.Contender{Name: "keywords", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-			cfg := r.cfg
-			cfg.Group = group
-			return New(env, cfg, nil, opts...)
-		}},
-	)
+	contenders := []ceilingbench.Contender{{Name: "keywords", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+		cfg := r.cfg
+		cfg.Group = group
+		return New(env, cfg, nil, opts...)
+	}}}
+	if *benchBlob > 0 {
+		// What writing that many bytes per record costs the framework alone: with the bytes of
+		// the keyword's state and of its updates, the ceiling the processor's CPU sits under.
+		contenders = append(contenders, ceilingbench.Blob("blob", string(r.cfg.Input), make([]byte, *benchBlob)))
+	}
+	ceilingbench.Run(b, ceilingbench.Bench{Kafka: r.k, Input: string(r.cfg.Input), Records: in}, contenders...)
 }
