@@ -35,10 +35,9 @@ func codecState(t *testing.T) *marketv1.KeywordWindowsState {
 
 func TestStateCodec(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		cache     int
-		wantSame  bool // Decode returns the encoded state itself
-		wantTwice bool // a second Decode of the same bytes returns it too
+		name     string
+		cache    int
+		wantSame bool // Decode returns the encoded state itself
 	}{
 		{name: "cached", cache: 1 << 20, wantSame: true},
 		{name: "no cache", cache: 0},
@@ -48,22 +47,11 @@ func TestStateCodec(t *testing.T) {
 			c := newStateCodec(tc.cache)
 			st := codecState(t)
 			want := proto.Clone(st)
-			raw, err := c.Encode(st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := c.Decode(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := v.(*marketv1.KeywordWindowsState); (got == st) != tc.wantSame || !proto.Equal(got, want) {
+			raw := mustEncode(t, c, st)
+			if got := mustDecode(t, c, raw); (got == st) != tc.wantSame || !proto.Equal(got, want) {
 				t.Fatalf("Decode: same pointer %v (want %v), equal %v", got == st, tc.wantSame, proto.Equal(got, want))
 			}
-			v, err = c.Decode(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := v.(*marketv1.KeywordWindowsState); got == st || !proto.Equal(got, want) {
+			if got := mustDecode(t, c, raw); got == st || !proto.Equal(got, want) {
 				t.Fatalf("second Decode: same pointer %v (want a fresh state), equal %v", got == st, proto.Equal(got, want))
 			}
 			if b, err := c.Encode(raw); err != nil || string(b) != string(raw) {
@@ -80,29 +68,18 @@ func TestStateCodecMissOnOtherBytes(t *testing.T) {
 	c := newStateCodec(1 << 20)
 	st := codecState(t)
 	late := st.GetLateEvents()
-	raw, err := c.Encode(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := c.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	taken := v.(*marketv1.KeywordWindowsState)
+	raw := mustEncode(t, c, st)
+	taken := mustDecode(t, c, raw)
 	taken.LateEvents++ // the owner changes it and does not write it
-	v, err = c.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := v.(*marketv1.KeywordWindowsState); got == taken || got.GetLateEvents() != late {
+	if got := mustDecode(t, c, raw); got == taken || got.GetLateEvents() != late {
 		t.Fatalf("Decode handed out a state changed after its encoding (late events %d, want %d)", got.GetLateEvents(), late)
 	}
 	other, err := proto.Marshal(codecState(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := c.Decode(other); err != nil || v.(*marketv1.KeywordWindowsState).GetKeyword() != kw {
-		t.Fatalf("Decode of bytes encoded elsewhere: %v", err)
+	if got := mustDecode(t, c, other); got.GetKeyword() != kw {
+		t.Fatalf("Decode of bytes encoded elsewhere: keyword %q", got.GetKeyword())
 	}
 }
 
@@ -116,10 +93,7 @@ func TestStateCodecPacksPoints(t *testing.T) {
 	st.Products[2].Points[0].Position = -3 // a corrupt value survives as it is
 	want := proto.Clone(st).(*marketv1.KeywordWindowsState)
 	c := newStateCodec(0)
-	packed, err := c.Encode(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	packed := mustEncode(t, c, st)
 	if !proto.Equal(st, want) {
 		t.Fatal("Encode changed the state")
 	}
@@ -200,4 +174,22 @@ func decodeWith(c stateCodec, b []byte) (*marketv1.KeywordWindowsState, error) {
 		return nil, err
 	}
 	return v.(*marketv1.KeywordWindowsState), nil
+}
+
+func mustEncode(t *testing.T, c stateCodec, st *marketv1.KeywordWindowsState) []byte {
+	t.Helper()
+	raw, err := c.Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func mustDecode(t *testing.T, c stateCodec, raw []byte) *marketv1.KeywordWindowsState {
+	t.Helper()
+	st, err := decodeWith(c, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
