@@ -286,6 +286,8 @@ func BenchmarkProcessorVsCounter(b *testing.B) {
 	ceilingbench.Run(b, ceilingbench.Bench{Kafka: e.k, Input: e.cfg.AnomaliesTopic, Records: recs},
 		ceilingbench.Contender{
 			Name: "notifier",
+			// Each anomaly, then its command at its product's and at its keyword's target.
+			Callbacks: 3 * int64(len(recs)),
 			New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
 				return New(env, config(group), nil, opts...)
 			},
