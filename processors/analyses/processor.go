@@ -12,6 +12,7 @@ import (
 
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
 	"github.com/marketinsightspro/marketinsights/processors"
+	"github.com/marketinsightspro/marketinsights/processors/keywords"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -78,7 +79,7 @@ func (p *sagaProcessor) graph() *goka.GroupGraph {
 		goka.Input(p.cfg.Events, processors.InputCodec(topics.AnalysisEvents), p.onEvent),
 		goka.Loop(processors.InputCodec(topics.AnalysisSagaLoop), p.onLoop),
 		goka.Visitor(VisitTick, p.visit),
-		goka.Lookup(p.cfg.KeywordTable, processors.Codec(topics.KeywordWindowsTable)),
+		goka.Lookup(p.cfg.KeywordTable, keywords.Codec()),
 		goka.Output(p.cfg.ScrapeRequests, processors.Codec(topics.ScrapeRequestsHigh)),
 		goka.Output(p.cfg.ScrapeStatus, processors.InputCodec(topics.ScrapeStatus)),
 		processors.DeadLetterEdge(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,6 +86,33 @@ func BenchmarkApply(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(updates)/float64(b.N), "updates/event")
+		})
+	}
+}
+
+// BenchmarkWindowStats computes the statistics of one warmed keyword's current 24-hour sliding
+// window (members, statistics, entrants and leavers against the window a step earlier, the hash
+// an update is emitted on), without building the message: the window update proper, linear in
+// the products of the window (ns/product stays flat as they grow) and allocation-free.
+func BenchmarkWindowStats(b *testing.B) {
+	for _, slots := range []int{12, 48, 144} {
+		b.Run(fmt.Sprintf("listings=%d", slots), func(b *testing.B) {
+			st, _, _ := warm(b, slots)
+			cfg := DefaultConfig()
+			i := slices.Index(cfg.Series, Sliding(24*time.Hour, time.Minute))
+			end := alignDown(unixMs(st.Watermark), ms(time.Minute)) + ms(time.Minute)
+			start := end - ms(24*time.Hour)
+			products := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				r := newRun(st, &cfg)
+				r.compute(i, start, end)
+				_ = r.hash()
+				products = int(r.sc.stats.competitors)
+				r.finish()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(products), "ns/product")
+			b.ReportMetric(float64(products), "products")
 		})
 	}
 }
@@ -181,14 +209,12 @@ type fakeContext struct {
 	key     string
 	value   []byte
 	table   map[string][]byte // the product table, encoded
+	state   goka.Codec        // the table's codec: the processor's own
 	emitted int
 	bytes   int
 }
 
-var (
-	stateCodec   = processors.Codec(topics.KeywordWindowsTable)
-	productCodec = processors.Codec(topics.ProductTrackerTable)
-)
+var productCodec = processors.Codec(topics.ProductTrackerTable)
 
 func (c *fakeContext) Topic() goka.Stream       { return c.topic }
 func (c *fakeContext) Key() string              { return c.key }
@@ -209,7 +235,7 @@ func (c *fakeContext) Value() any {
 	if c.value == nil {
 		return nil
 	}
-	v, err := stateCodec.Decode(c.value)
+	v, err := c.state.Decode(c.value)
 	if err != nil {
 		panic(err)
 	}
@@ -217,7 +243,7 @@ func (c *fakeContext) Value() any {
 }
 
 func (c *fakeContext) SetValue(v any, _ ...goka.ContextOption) {
-	b, err := stateCodec.Encode(v)
+	b, err := c.state.Encode(v)
 	if err != nil {
 		panic(err)
 	}
@@ -265,8 +291,10 @@ type callbackRig struct {
 }
 
 func newCallbackRig(b *testing.B) *callbackRig {
+	uncheckedCache(b)
 	st, s, t := warm(b, 48)
-	ctx := &fakeContext{topic: goka.Stream(topics.SearchResults), key: kw, table: map[string][]byte{}}
+	p := newProcessor(DefaultConfig(), nil)
+	ctx := &fakeContext{topic: goka.Stream(topics.SearchResults), key: kw, table: map[string][]byte{}, state: p.state}
 	ctx.SetValue(st)
 	for _, p := range s.products {
 		if ps := s.lookup(p.asin); ps != nil {
@@ -274,7 +302,7 @@ func newCallbackRig(b *testing.B) *callbackRig {
 			ctx.table[p.asin] = bs
 		}
 	}
-	return &callbackRig{p: newProcessor(DefaultConfig(), nil), ctx: ctx, s: s, t: t}
+	return &callbackRig{p: p, ctx: ctx, s: s, t: t}
 }
 
 // BenchmarkCallbackSearchResults is the whole search-results callback on a warmed keyword of 48
@@ -290,6 +318,7 @@ func BenchmarkCallbackSearchResults(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(r.ctx.emitted)/float64(b.N), "emitted/event")
+	b.ReportMetric(float64(r.ctx.bytes)/float64(b.N), "emitted-B/event")
 	b.ReportMetric(float64(len(r.ctx.value)), "value-bytes")
 }
 
@@ -340,16 +369,19 @@ func BenchmarkCallbackVisit(b *testing.B) {
 var (
 	benchKeywords = flag.Int("keywords.bench-keywords", 20, "keywords in BenchmarkProcessorVsCounter's input")
 	benchScrapes  = flag.Int("keywords.bench-scrapes", 200, "scrapes per keyword (a minute apart) in BenchmarkProcessorVsCounter's input")
+	benchBlob     = flag.Int("keywords.bench-blob", 0, "bytes of a blob contender (a value of that size written per record, nothing else) added to BenchmarkProcessorVsCounter; 0 for none")
 )
 
 // BenchmarkProcessorVsCounter runs ceilingbench on -keywords.bench-keywords keywords of 48
 // listings (from a pool of 120 products, a third of them ranked in the product table), each
 // scraped -keywords.bench-scrapes times a minute apart: the trivial goka counter, then the
 // keyword-windows processor, on the same search-results topic. keywords/counter is the ratio
-// the processor is held to (>= 0.5). Run it with -benchtime=1x or more:
+// the processor is held to (>= 0.5). -keywords.bench-blob adds a contender that writes a value of
+// that size per record and does nothing else. Run it with -benchtime=1x or more:
 //
 //	go test -run '^$' -bench ProcessorVsCounter -benchtime 3x ./processors/keywords/
 func BenchmarkProcessorVsCounter(b *testing.B) {
+	uncheckedCache(b)
 	r := newKafkaRig(b)
 	var pages, states []proto.Message
 	for i := range *benchKeywords {
@@ -382,11 +414,15 @@ func BenchmarkProcessorVsCounter(b *testing.B) {
 			in = append(in, rec)
 		}
 	}
-	ceilingbench.Run(b, ceilingbench.Bench{Kafka: r.k, Input: string(r.cfg.Input), Records: in},
-		ceilingbench.Contender{Name: "keywords", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-			cfg := r.cfg
-			cfg.Group = group
-			return New(env, cfg, nil, opts...)
-		}},
-	)
+	contenders := []ceilingbench.Contender{{Name: "keywords", New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+		cfg := r.cfg
+		cfg.Group = group
+		return New(env, cfg, nil, opts...)
+	}}}
+	if *benchBlob > 0 {
+		// What writing that many bytes per record costs the framework alone: with the bytes of
+		// the keyword's state and of its updates, the ceiling the processor's CPU sits under.
+		contenders = append(contenders, ceilingbench.Blob("blob", string(r.cfg.Input), make([]byte, *benchBlob)))
+	}
+	ceilingbench.Run(b, ceilingbench.Bench{Kafka: r.k, Input: string(r.cfg.Input), Records: in}, contenders...)
 }

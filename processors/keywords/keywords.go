@@ -32,11 +32,16 @@
 // no copy per window. The 1,440 overlapping 24-hour windows therefore cost nothing to store.
 //
 // Measured (TestStateSize): 48 listings scraped every minute for 24 hours, prices and review
-// counts moving, encode to 37 KB per keyword — 14.4 KB of page index (1,440 pages at 10 bytes),
-// 11.8 KB of listing points (13 per product), 7.6 KB of figure sets and labels, 2.5 KB of
-// series (mostly the ASINs of the last closed day) — and to 41 KB when a tenth of the slots
-// change product every hour (96 products). A keyword whose windows have all closed keeps under
-// 200 bytes: its watermark and closing marks, so that a very late page is still recognised.
+// counts moving, take 37 KB per keyword as plain messages — 14.4 KB of page index (1,440 pages
+// at 10 bytes), 11.8 KB of listing points (13 per product), 7.6 KB of figure sets and labels,
+// 2.5 KB of series (mostly the ASINs of the last closed day) — and 41 KB when a tenth of the
+// slots change product every hour (96 products). The table's codec writes the page index and
+// the points packed (see stateCodec): 25.6 KB and 31.2 KB. A keyword whose windows have all
+// closed keeps under 200 bytes: its watermark and closing marks, so that a very late page is
+// still recognised.
+//
+// The processor keeps the states it wrote decoded (Config.StateCacheBytes), so a page reads its
+// keyword's state from memory rather than from the bytes it wrote for the previous page.
 //
 // # What is emitted
 //
@@ -218,6 +223,10 @@ type Config struct {
 	TopChangeSeries Series
 	// Sales estimates monthly unit sales.
 	Sales *market.SalesModel
+	// StateCacheBytes bounds the encoded bytes of the keyword states the processor keeps decoded
+	// between records (see stateCodec; in memory a decoded state takes a few times its encoded
+	// size); 0 keeps none.
+	StateCacheBytes int
 }
 
 // OtherBrands names the share-of-voice entry that sums the brands beyond Config.MaxBrands.
@@ -230,7 +239,7 @@ const UnknownBrand = "(unknown)"
 // 1 hour and 1 day, sliding 1 hour and 24 hours advancing every minute, a 1-minute resolution,
 // 10 minutes of allowed lateness, 1 minute of tick grace, ticks every 15 s, product states reused
 // for a minute, event times at most an hour ahead of the clock, a top 10, 20 brands, 48 listings per page, new top-10 competitors checked on the
-// 1-hour tumbling windows, and the default sales model.
+// 1-hour tumbling windows, the default sales model, and 32 MiB of encoded states kept decoded.
 func DefaultConfig() Config {
 	return Config{
 		Group:         Group,
@@ -258,6 +267,7 @@ func DefaultConfig() Config {
 		PageSize:        48,
 		TopChangeSeries: Tumbling(time.Hour),
 		Sales:           market.DefaultSalesModel(),
+		StateCacheBytes: 32 << 20,
 	}
 }
 
@@ -300,6 +310,9 @@ func (c Config) Validate() error {
 	if c.AllowedLateness < 0 || c.TickGrace < 0 || c.LookupTTL < 0 || c.MaxFutureSkew < 0 {
 		errs = append(errs, fmt.Errorf("allowed lateness, tick grace, lookup TTL and future skew must not be negative, got %v, %v, %v and %v",
 			c.AllowedLateness, c.TickGrace, c.LookupTTL, c.MaxFutureSkew))
+	}
+	if c.StateCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("state cache bytes must not be negative, got %d", c.StateCacheBytes))
 	}
 	if c.TickInterval <= 0 {
 		errs = append(errs, fmt.Errorf("tick interval must be positive, got %v", c.TickInterval))

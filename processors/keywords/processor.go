@@ -48,6 +48,7 @@ type processor struct {
 	m                             *processors.Metrics
 	deadlines                     *deadlines
 	products                      *productCache
+	state                         stateCodec
 	output, late, anomalies, loop topics.Topic
 }
 
@@ -57,6 +58,7 @@ func newProcessor(cfg Config, m *processors.Metrics) *processor {
 		m:         m,
 		deadlines: &deadlines{next: make(map[string]int64)},
 		products:  &productCache{ttl: cfg.LookupTTL, max: 100_000, m: make(map[string]cachedProduct)},
+		state:     newStateCodec(cfg.StateCacheBytes),
 		output:    topics.MustLookup(topics.KeywordWindows),
 		late:      topics.MustLookup(topics.LateEvents),
 		anomalies: topics.MustLookup(topics.Anomalies),
@@ -73,7 +75,7 @@ func (p *processor) graph() *goka.GroupGraph {
 		goka.Output(p.cfg.LateEvents, processors.Codec(topics.LateEvents)),
 		goka.Output(p.cfg.Anomalies, processors.Codec(topics.Anomalies)),
 		processors.DeadLetterEdge(),
-		goka.Persist(processors.Codec(topics.KeywordWindowsTable)),
+		goka.Persist(p.state),
 	}
 	if p.cfg.ProductTable != "" {
 		edges = append(edges, goka.Lookup(p.cfg.ProductTable, processors.Codec(topics.ProductTrackerTable)))
@@ -199,9 +201,14 @@ func (p *processor) finish(ctx goka.Context, out Outputs) {
 	if !out.Changed {
 		return
 	}
-	ctx.SetValue(out.State)
+	raw, err := p.state.encode(out.State) // encoded here to measure it; the state is read-only from now on
+	if err != nil {
+		p.m.Error(p.cfg.Group, "encode_state")
+		ctx.Fail(err)
+	}
+	ctx.SetValue(raw)
 	p.deadlines.set(key, p.deadline(out.State))
-	p.m.StateWritten(p.cfg.Group, proto.Size(out.State))
+	p.m.StateWritten(p.cfg.Group, len(raw))
 	p.m.StateItems(p.cfg.Group, "products", float64(len(out.State.GetProducts())))
 	p.m.StateItems(p.cfg.Group, "pages", float64(len(out.State.GetPageTimesUnixMs())))
 }

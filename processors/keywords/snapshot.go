@@ -11,10 +11,11 @@ import (
 // series, the window of the watermark), with its statistics as the processor would emit them
 // (not final). It is what a reader of keyword-windows-table (the analysis saga) reports as the
 // keyword's market. False when the state is empty, s is not one of cfg's series, or the state
-// was written with other series than cfg's (run with the keyword processor's configuration).
-// st is only read.
+// was written with other series than cfg's (run with the keyword processor's configuration),
+// or its packed points are malformed. st is only read, but for packed points (a state read with
+// the catalog's codec rather than Codec), which are unpacked in place.
 func CurrentWindow(st *marketv1.KeywordWindowsState, s Series, cfg Config) (*marketv1.KeywordWindowUpdated, bool) {
-	if st == nil || st.Watermark == nil || len(st.Series) != len(cfg.Series) {
+	if st == nil || st.Watermark == nil || len(st.Series) != len(cfg.Series) || unpack(st) != nil {
 		return nil, false
 	}
 	idx := -1
@@ -40,9 +41,10 @@ func CurrentWindow(st *marketv1.KeywordWindowsState, s Series, cfg Config) (*mar
 
 // PagesBetween returns how many search pages a keyword's state holds with event times in
 // [from, to): the pages applied to its windows (the state keeps those of the longest window plus
-// the allowed lateness).
+// the allowed lateness); 0 when its packed page index is malformed. A packed page index (a state
+// read with the catalog's codec rather than Codec) is unpacked in place.
 func PagesBetween(st *marketv1.KeywordWindowsState, from, to time.Time) int {
-	if st == nil {
+	if st == nil || unpack(st) != nil {
 		return 0
 	}
 	return countPages(st, from.UnixMilli(), to.UnixMilli())

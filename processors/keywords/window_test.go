@@ -437,12 +437,12 @@ func TestSalesEstimateSources(t *testing.T) {
 
 func TestStateSize(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		churn float64
-		limit int
+		name           string
+		churn          float64
+		limit, written int // bytes of the state unpacked (proto.Size) and as the codec writes it
 	}{
-		{"stable", 0, 40 << 10},
-		{"a tenth of the slots change product every hour", 0.1 / 60, 48 << 10},
+		{"stable", 0, 40 << 10, 28 << 10},
+		{"a tenth of the slots change product every hour", 0.1 / 60, 48 << 10, 34 << 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSim(7, kw, 48, 120)
@@ -469,12 +469,19 @@ func TestStateSize(t *testing.T) {
 				seriesBytes += proto.Size(s)
 			}
 			pages := (&marketv1.KeywordWindowsState{PageTimesUnixMs: a.st.PageTimesUnixMs, PageKeys: a.st.PageKeys})
-			t.Logf("48 listings x 24 h of 1-minute scrapes: %d bytes: %d products; %d listing points %d B, %d figure sets %d B, %d labels %d B; "+
-				"%d pages %d B; series %d B",
-				size, len(a.st.GetProducts()), points, pointBytes, attrs, attrBytes, labels, labelBytes,
+			raw, err := newStateCodec(0).Encode(a.st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("48 listings x 24 h of 1-minute scrapes: %d bytes written (%d unpacked): %d products; %d listing points %d B unpacked, %d figure sets %d B, %d labels %d B; "+
+				"%d pages %d B unpacked; series %d B",
+				len(raw), size, len(a.st.GetProducts()), points, pointBytes, attrs, attrBytes, labels, labelBytes,
 				len(a.st.GetPageTimesUnixMs()), proto.Size(pages), seriesBytes)
 			if size > tc.limit {
-				t.Errorf("state of one keyword is %d bytes, want at most %d", size, tc.limit)
+				t.Errorf("state of one keyword is %d bytes unpacked, want at most %d", size, tc.limit)
+			}
+			if len(raw) > tc.written {
+				t.Errorf("state of one keyword is %d bytes written, want at most %d", len(raw), tc.written)
 			}
 		})
 	}

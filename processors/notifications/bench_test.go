@@ -2,6 +2,7 @@ package notifications
 
 import (
 	"context"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"net/http"
@@ -28,7 +29,7 @@ func targetWith(n, ids int) *marketv1.NotifierState {
 		st, _, _ = ApplyAtTarget(st, "asin:B0", upsert(0, sub(fmt.Sprintf("sub-%05d", i), "B0", minSeverity(sevWarning))), 0)
 	}
 	for i := range ids {
-		st.RequestedIds = append(st.RequestedIds, AnomalyNotificationID("old", fmt.Sprint(i)))
+		st.RequestedHashes = binary.LittleEndian.AppendUint64(st.RequestedHashes, requestedHash(AnomalyNotificationID("old", fmt.Sprint(i))))
 	}
 	return st
 }
@@ -285,6 +286,8 @@ func BenchmarkProcessorVsCounter(b *testing.B) {
 	ceilingbench.Run(b, ceilingbench.Bench{Kafka: e.k, Input: e.cfg.AnomaliesTopic, Records: recs},
 		ceilingbench.Contender{
 			Name: "notifier",
+			// Each anomaly, then its command at its product's and at its keyword's target.
+			Callbacks: 3 * int64(len(recs)),
 			New: func(env gokaenv.Env, group goka.Group, opts ...goka.ProcessorOption) (*goka.Processor, error) {
 				return New(env, config(group), nil, opts...)
 			},

@@ -1,6 +1,7 @@
 package notifications
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -108,3 +109,12 @@ const (
 	kindSpike   = marketv1.AnomalyKind_ANOMALY_KIND_PRICE_SPIKE
 	kindStock   = marketv1.AnomalyKind_ANOMALY_KIND_OUT_OF_STOCK
 )
+
+// hashesOf returns the requested_hashes of ids, in order.
+func hashesOf(ids ...string) []byte {
+	var b []byte
+	for _, id := range ids {
+		b = binary.LittleEndian.AppendUint64(b, requestedHash(id))
+	}
+	return b
+}

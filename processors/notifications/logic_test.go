@@ -1,6 +1,7 @@
 package notifications
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -354,9 +355,9 @@ func TestMatchAnomalyBoundsRequestedIDs(t *testing.T) {
 	for i := range 5 {
 		st, _ = MatchAnomaly(st, anomaly(i, fmt.Sprint("a", i), "B0", sevInfo, kindDrop), opt)
 	}
-	want := []string{AnomalyNotificationID("s1", "a2"), AnomalyNotificationID("s1", "a3"), AnomalyNotificationID("s1", "a4")}
-	if !slices.Equal(st.GetRequestedIds(), want) {
-		t.Fatalf("requested ids %v, want the last 3 %v", st.GetRequestedIds(), want)
+	want := hashesOf(AnomalyNotificationID("s1", "a2"), AnomalyNotificationID("s1", "a3"), AnomalyNotificationID("s1", "a4"))
+	if !bytes.Equal(st.GetRequestedHashes(), want) || len(st.GetRequestedIds()) != 0 {
+		t.Fatalf("requested hashes %x and ids %v, want the hashes of the last 3 %x", st.GetRequestedHashes(), st.GetRequestedIds(), want)
 	}
 	// The latest are still deduplicated; the forgotten oldest is not (the bound's price).
 	if _, out := MatchAnomaly(st, anomaly(4, "a4", "B0", sevInfo, kindDrop), opt); len(out) != 0 {
@@ -653,5 +654,53 @@ func TestTexts(t *testing.T) {
 	long := strings.Repeat("é", 300)
 	if got := truncate(long, 10); len([]rune(got)) != 10 {
 		t.Errorf("truncate kept %d runes", len([]rune(got)))
+	}
+}
+
+// TestMatchAnomalyReadsRequestedIDs: a state written before requested_hashes, with the ids
+// themselves, still deduplicates them, and moves them into the hashes when it is next written.
+func TestMatchAnomalyReadsRequestedIDs(t *testing.T) {
+	base, _, _ := ApplyAtTarget(nil, "asin:B0", upsert(0, sub("s1", "B0")), 0)
+	opt := MatchOptions{MaxRequestedIDs: 3}
+	for _, tc := range []struct {
+		name       string
+		ids        []string
+		hashes     []byte
+		anomaly    string
+		wantOut    int
+		wantHashes []byte
+	}{
+		{name: "old id deduplicated", ids: []string{AnomalyNotificationID("s1", "a1")}, anomaly: "a1"},
+		{name: "old id moved into the hashes", ids: []string{AnomalyNotificationID("s1", "a1")}, anomaly: "a2", wantOut: 1,
+			wantHashes: hashesOf(AnomalyNotificationID("s1", "a1"), AnomalyNotificationID("s1", "a2"))},
+		{name: "old ids before the hashes, bounded", ids: []string{"x", "y"}, hashes: hashesOf("z"), anomaly: "a2", wantOut: 1,
+			wantHashes: hashesOf("y", "z", AnomalyNotificationID("s1", "a2"))},
+		{name: "an id in either list counts", ids: []string{"x"}, hashes: hashesOf(AnomalyNotificationID("s1", "a3")), anomaly: "a3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := proto.Clone(base).(*marketv1.NotifierState)
+			st.RequestedIds, st.RequestedHashes = tc.ids, tc.hashes
+			raw, err := proto.Marshal(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := &marketv1.NotifierState{}
+			if err := proto.Unmarshal(raw, old); err != nil {
+				t.Fatal(err)
+			}
+			next, out := MatchAnomaly(old, anomaly(1, tc.anomaly, "B0", sevInfo, kindDrop), opt)
+			if len(out) != tc.wantOut {
+				t.Fatalf("%d notifications, want %d", len(out), tc.wantOut)
+			}
+			if tc.wantOut == 0 {
+				if next != old {
+					t.Fatal("a deduplicated anomaly changed the state")
+				}
+				return
+			}
+			if !bytes.Equal(next.GetRequestedHashes(), tc.wantHashes) || len(next.GetRequestedIds()) != 0 {
+				t.Fatalf("requested hashes %x and ids %v, want hashes %x and no ids", next.GetRequestedHashes(), next.GetRequestedIds(), tc.wantHashes)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package notifications
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -242,7 +243,7 @@ func TestNotifierAnalyses(t *testing.T) {
 	g.expect(t, "wants/an-1")
 	g.tt.Consume(topics.AnalysisEvents, "an-1", ev)
 	g.expect(t)
-	if v := g.tt.TableValue(AnalysesTable, "an-1").(*marketv1.NotifierState); !slices.Equal(v.GetRequestedIds(), []string{AnalysisNotificationID("wants", "an-1")}) {
+	if v := g.tt.TableValue(AnalysesTable, "an-1").(*marketv1.NotifierState); !bytes.Equal(v.GetRequestedHashes(), hashesOf(AnalysisNotificationID("wants", "an-1"))) {
 		t.Fatalf("analyses table %v", v)
 	}
 }

@@ -54,6 +54,11 @@ type Contender struct {
 	// it prepares state the input needs (the notifier's subscriptions), e.g. by running the
 	// group on other topics until its table holds them.
 	Before func(b *testing.B, env gokaenv.Env, group goka.Group)
+	// Callbacks, when set, is the number of callbacks of every topic (input and loopback) the
+	// pass waits for before its quiet period, for a contender whose loopback work is known: on a
+	// loaded machine a pause longer than the quiet period could otherwise end the pass before
+	// its loopback has drained.
+	Callbacks int64
 }
 
 // Bench is the input of a run.
@@ -197,7 +202,7 @@ func pass(b *testing.B, bench Bench, c Contender, group goka.Group, timeout time
 	go func() { done <- p.Run(ctx) }()
 	n := int64(len(bench.Records))
 	deadline := time.Now().Add(timeout)
-	for m.n.Load() < n || time.Since(time.Unix(0, m.last.Load())) < quiet {
+	for m.n.Load() < n || m.all.Load() < c.Callbacks || time.Since(time.Unix(0, m.last.Load())) < quiet {
 		select {
 		case err := <-done:
 			cancel()
@@ -207,7 +212,7 @@ func pass(b *testing.B, bench Bench, c Contender, group goka.Group, timeout time
 		if time.Now().After(deadline) {
 			cancel()
 			<-done
-			b.Fatalf("%s processed %d of %d records in %v", c.Name, m.n.Load(), n, timeout)
+			b.Fatalf("%s processed %d of %d records (%d of %d callbacks) in %v", c.Name, m.n.Load(), n, m.all.Load(), c.Callbacks, timeout)
 		}
 	}
 	runtime.ReadMemStats(&after)
@@ -235,10 +240,10 @@ func pass(b *testing.B, bench Bench, c Contender, group goka.Group, timeout time
 // end (its loopback drained).
 const quiet = 300 * time.Millisecond
 
-// meter counts the input records whose callbacks started.
+// meter counts the input records whose callbacks started, and all callbacks.
 type meter struct {
-	input goka.Stream
-	n     atomic.Int64
+	input  goka.Stream
+	n, all atomic.Int64
 	// first is the unix nanos at which the first input callback started, last that of the
 	// latest callback of any topic.
 	first, last atomic.Int64
@@ -250,6 +255,7 @@ func (m *meter) wrap(ctx goka.Context) goka.Context {
 		m.first.CompareAndSwap(0, now)
 		m.n.Add(1)
 	}
+	m.all.Add(1)
 	if m.first.Load() != 0 {
 		m.last.Store(now)
 	}

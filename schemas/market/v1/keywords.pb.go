@@ -997,8 +997,13 @@ type KeywordWindowsState struct {
 	PageKeys []uint32 `protobuf:"fixed32,10,rep,packed,name=page_keys,json=pageKeys,proto3" json:"page_keys,omitempty"`
 	// Windows are closed through this instant (unix ms): max(watermark - lateness, latest tick - lateness - grace).
 	ClosedThroughUnixMs int64 `protobuf:"varint,11,opt,name=closed_through_unix_ms,json=closedThroughUnixMs,proto3" json:"closed_through_unix_ms,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The page index in a compact form the keyword-windows processor writes instead of
+	// page_times_unix_ms and page_keys (which a state may still hold; both are read, packed after
+	// them): per page, in order, the zigzag varint of its event time's difference to the previous
+	// page's (to 0 for the first), then its key as 4 bytes little-endian.
+	PackedPages   []byte `protobuf:"bytes,12,opt,name=packed_pages,json=packedPages,proto3" json:"packed_pages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KeywordWindowsState) Reset() {
@@ -1108,6 +1113,13 @@ func (x *KeywordWindowsState) GetClosedThroughUnixMs() int64 {
 		return x.ClosedThroughUnixMs
 	}
 	return 0
+}
+
+func (x *KeywordWindowsState) GetPackedPages() []byte {
+	if x != nil {
+		return x.PackedPages
+	}
+	return nil
 }
 
 // WindowSeries is one kind and size of window of a keyword: how far its windows are closed and
@@ -1352,7 +1364,15 @@ type ProductTrail struct {
 	Attributes []*ProductAttributes `protobuf:"bytes,3,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	// Distinct labels the points refer to (title, brand, and as category the main best-sellers
 	// rank's category, normalised), in order of first reference.
-	Labels        []*ProductAttributes `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	Labels []*ProductAttributes `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	// The points in a compact form the keyword-windows processor writes instead of points (which
+	// a trail may still hold; both are read, packed after points): per point, in order, the event
+	// time (unix ms) as a zigzag varint of its difference to the previous point's (to 0 for the
+	// first); a varint of flags: sponsored in the two low bits (0 absent, 1 false, 2 true), and 4
+	// when the event key is omitted because it is that of the state's only page of that event
+	// time; the event key as 4 bytes little-endian unless omitted; then zigzag varints of the
+	// position, the attributes index and the label index.
+	PackedPoints  []byte `protobuf:"bytes,5,opt,name=packed_points,json=packedPoints,proto3" json:"packed_points,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1411,6 +1431,13 @@ func (x *ProductTrail) GetAttributes() []*ProductAttributes {
 func (x *ProductTrail) GetLabels() []*ProductAttributes {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *ProductTrail) GetPackedPoints() []byte {
+	if x != nil {
+		return x.PackedPoints
 	}
 	return nil
 }
@@ -1714,7 +1741,7 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x0epages_observed\x18\x05 \x01(\x05R\rpagesObserved\x1aR\n" +
 	"\fEntriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.market.v1.WindowEntryR\x05value:\x028\x01\"\xfa\x04\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.market.v1.WindowEntryR\x05value:\x028\x01\"\x9d\x05\n" +
 	"\x13KeywordWindowsState\x12\x18\n" +
 	"\akeyword\x18\x01 \x01(\tR\akeyword\x12 \n" +
 	"\vmarketplace\x18\x02 \x01(\tR\vmarketplace\x123\n" +
@@ -1728,7 +1755,8 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x12page_times_unix_ms\x18\t \x03(\x03R\x0fpageTimesUnixMs\x12\x1b\n" +
 	"\tpage_keys\x18\n" +
 	" \x03(\aR\bpageKeys\x123\n" +
-	"\x16closed_through_unix_ms\x18\v \x01(\x03R\x13closedThroughUnixMs\x1aT\n" +
+	"\x16closed_through_unix_ms\x18\v \x01(\x03R\x13closedThroughUnixMs\x12!\n" +
+	"\fpacked_pages\x18\f \x01(\fR\vpackedPages\x1aT\n" +
 	"\x12PreviousAsinsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
 	"\x05value\x18\x02 \x01(\v2\x12.market.v1.AsinSetR\x05value:\x028\x01\"\x9e\x02\n" +
@@ -1749,14 +1777,15 @@ const file_market_v1_keywords_proto_rawDesc = "" +
 	"\x05asins\x18\x02 \x03(\tR\x05asins\x12%\n" +
 	"\x0epages_observed\x18\x03 \x01(\x05R\rpagesObserved\x12\x1b\n" +
 	"\ttop_asins\x18\x04 \x03(\tR\btopAsins\x12$\n" +
-	"\x0etop_last_units\x18\x05 \x01(\x01R\ftopLastUnits\"\xc7\x01\n" +
+	"\x0etop_last_units\x18\x05 \x01(\x01R\ftopLastUnits\"\xec\x01\n" +
 	"\fProductTrail\x12\x12\n" +
 	"\x04asin\x18\x01 \x01(\tR\x04asin\x12/\n" +
 	"\x06points\x18\x02 \x03(\v2\x17.market.v1.ListingPointR\x06points\x12<\n" +
 	"\n" +
 	"attributes\x18\x03 \x03(\v2\x1c.market.v1.ProductAttributesR\n" +
 	"attributes\x124\n" +
-	"\x06labels\x18\x04 \x03(\v2\x1c.market.v1.ProductAttributesR\x06labels\"\xd6\x01\n" +
+	"\x06labels\x18\x04 \x03(\v2\x1c.market.v1.ProductAttributesR\x06labels\x12#\n" +
+	"\rpacked_points\x18\x05 \x01(\fR\fpackedPoints\"\xd6\x01\n" +
 	"\fListingPoint\x12 \n" +
 	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
 	"timeUnixMs\x12\x1b\n" +

@@ -756,7 +756,8 @@ type NotifierState struct {
 	// Subscriptions following the key, by id; at "subscription:<id>": the subscription itself
 	// (none once deleted).
 	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
-	// Notification ids already requested (bounded, oldest first), so one cause gives one delivery.
+	// Notification ids already requested (bounded, oldest first), so one cause gives one delivery:
+	// written before requested_hashes replaced it, still read.
 	RequestedIds []string `protobuf:"bytes,2,rep,name=requested_ids,json=requestedIds,proto3" json:"requested_ids,omitempty"`
 	// Version of the change applied last to each subscription of the key (one per subscription;
 	// at "subscription:<id>" kept after a deletion, so an older change cannot bring it back).
@@ -764,8 +765,12 @@ type NotifierState struct {
 	// At "subscription:<id>": the target key the last change moved the subscription away from
 	// ("" if none), so a redelivered change removes it there again.
 	PreviousTarget string `protobuf:"bytes,4,opt,name=previous_target,json=previousTarget,proto3" json:"previous_target,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Notification ids already requested, written instead of requested_ids: the 64-bit xxhash of
+	// each id, 8 bytes little-endian, oldest first (bounded with requested_ids). A state may hold
+	// both (written before this field): an id in either counts as requested.
+	RequestedHashes []byte `protobuf:"bytes,5,opt,name=requested_hashes,json=requestedHashes,proto3" json:"requested_hashes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *NotifierState) Reset() {
@@ -824,6 +829,13 @@ func (x *NotifierState) GetPreviousTarget() string {
 		return x.PreviousTarget
 	}
 	return ""
+}
+
+func (x *NotifierState) GetRequestedHashes() []byte {
+	if x != nil {
+		return x.RequestedHashes
+	}
+	return nil
 }
 
 // NotifierCommand is what the notifier routes through its loopback to the key of a followed
@@ -983,12 +995,13 @@ const file_market_v1_notifications_proto_rawDesc = "" +
 	"\n" +
 	"event_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x19\n" +
 	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12\x18\n" +
-	"\adeleted\x18\x04 \x01(\bR\adeleted\"\xd8\x01\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\"\x83\x02\n" +
 	"\rNotifierState\x12=\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2\x17.market.v1.SubscriptionR\rsubscriptions\x12#\n" +
 	"\rrequested_ids\x18\x02 \x03(\tR\frequestedIds\x12:\n" +
 	"\bversions\x18\x03 \x03(\v2\x1e.market.v1.SubscriptionVersionR\bversions\x12'\n" +
-	"\x0fprevious_target\x18\x04 \x01(\tR\x0epreviousTarget\"\xda\x01\n" +
+	"\x0fprevious_target\x18\x04 \x01(\tR\x0epreviousTarget\x12)\n" +
+	"\x10requested_hashes\x18\x05 \x01(\fR\x0frequestedHashes\"\xda\x01\n" +
 	"\x0fNotifierCommand\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.market.v1.EnvelopeR\benvelope\x12S\n" +
 	"\x14subscription_changed\x18\n" +
