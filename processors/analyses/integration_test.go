@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +32,19 @@ type kafkaRig struct {
 	cfg   Config
 	kwCfg keywords.Config
 	names map[string]string // catalog name -> the test's name
+	// clock is the saga's and its ticker's: real time plus an offset the test moves forward to
+	// make a deadline pass, so no outcome depends on how fast a loaded machine processes.
+	clock *offsetClock
 }
+
+// offsetClock is the wall clock plus an offset.
+type offsetClock struct{ offset atomic.Int64 }
+
+// Now returns the wall clock plus the offset.
+func (c *offsetClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func newKafkaRig(t testing.TB) *kafkaRig {
 	t.Helper()
@@ -42,9 +55,12 @@ func newKafkaRig(t testing.TB) *kafkaRig {
 	cfg.Events = goka.Stream(k.TopicName(t, topics.AnalysisEvents))
 	cfg.ScrapeStatus = goka.Stream(k.TopicName(t, topics.ScrapeStatus))
 	cfg.ScrapeRequests = goka.Stream(k.TopicName(t, topics.ScrapeRequestsHigh))
-	cfg.ScrapeTimeout = 4 * time.Second
-	cfg.AggregateTimeout = 4 * time.Second
+	// Deadlines far enough that only the test's clock.Advance makes them pass.
+	cfg.ScrapeTimeout = 10 * time.Minute
+	cfg.AggregateTimeout = 10 * time.Minute
 	cfg.TickInterval = 100 * time.Millisecond
+	clock := &offsetClock{}
+	cfg.Now = clock.Now
 
 	kw := keywords.DefaultConfig()
 	kw.Group = goka.Group(k.TopicName(t, topics.GroupKeywordWindows))
@@ -94,7 +110,7 @@ func newKafkaRig(t testing.TB) *kafkaRig {
 		_, _ = k.Admin(t).DeleteTopics(ctx, names[topics.AnalysisSagaTable], names[topics.AnalysisSagaLoop],
 			names[topics.KeywordWindowsTable], names[topics.KeywordWindowsLoop])
 	})
-	return &kafkaRig{k: k, cfg: cfg, kwCfg: kw, names: names}
+	return &kafkaRig{k: k, cfg: cfg, kwCfg: kw, names: names, clock: clock}
 }
 
 func (r *kafkaRig) env(dir string) gokaenv.Env {
@@ -150,7 +166,7 @@ func (r *kafkaRig) start(t *testing.T) {
 	errs := make(chan error, 2)
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- processors.Run(ctx, slog.New(slog.DiscardHandler), kwp, saga, router) }()
-	go func() { defer wg.Done(); errs <- NewTicker(saga, r.cfg.TickInterval, nil, nil).Run(ctx) }()
+	go func() { defer wg.Done(); errs <- NewTicker(saga, r.cfg.TickInterval, r.clock.Now, nil).Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
@@ -321,6 +337,14 @@ func TestIntegrationSaga(t *testing.T) {
 	requested := time.Now()
 
 	events := r.reader(t, r.names[topics.AnalysisEvents])
+	events.until(t, time.Minute, "the fresh and the failing analysis ended", func(rs []*kgo.Record) bool {
+		by := byAnalysis(t, rs)
+		return ended(by["an-fresh"]) && ended(by["an-fail"])
+	})
+	if by := byAnalysis(t, events.got); ended(by["an-hang"]) {
+		t.Fatalf("the hanging analysis ended before its scrape deadline: %v", describe(by["an-hang"]))
+	}
+	r.clock.Advance(r.cfg.ScrapeTimeout + time.Second) // the hanging scrape's deadline passes
 	events.until(t, time.Minute, "every analysis ended", func(rs []*kgo.Record) bool {
 		by := byAnalysis(t, rs)
 		return ended(by["an-fresh"]) && ended(by["an-hang"]) && ended(by["an-fail"])
