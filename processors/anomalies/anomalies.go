@@ -47,10 +47,10 @@ func graph(cfg Config, m *processors.Metrics) (*goka.GroupGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &processor{a: a, cfg: cfg, m: m, out: topics.MustLookup(topics.Anomalies)}
+	p := &processor{a: a, cfg: cfg, m: m, out: topics.MustLookup(topics.Anomalies), codec: newStateCodec(cfg.StateCache)}
 	return goka.DefineGroup(cfg.Group,
 		goka.Input(goka.Stream(cfg.Input), processors.InputCodec(topics.ProductChanges), p.process),
-		goka.Persist(processors.Codec(topics.AnomalyDetectorTable)),
+		goka.Persist(p.codec), // the catalog's encoding, with the states this process wrote kept decoded
 		goka.Output(goka.Stream(cfg.Output), processors.Codec(topics.Anomalies)),
 		processors.DeadLetterEdge(),
 	), nil
@@ -76,6 +76,9 @@ type processor struct {
 	cfg Config
 	m   *processors.Metrics
 	out topics.Topic
+	// codec is the table edge's: the callback encodes with it, so the cache they share learns
+	// the state, and the size it reports is the size written.
+	codec stateCodec
 }
 
 // process is the goka callback: decode, apply, emit, store.
@@ -110,8 +113,10 @@ func (p *processor) process(ctx goka.Context, msg any) {
 		processors.Emit(ctx, goka.Stream(p.cfg.Output), p.out, d.GetAsin(), d)
 		p.m.Emitted(p.cfg.Group, p.cfg.Output)
 	}
-	ctx.SetValue(out.State)
-	if p.m != nil {
-		p.m.StateWritten(p.cfg.Group, proto.Size(out.State))
+	raw, err := p.codec.Encode(out.State) // out.State is the cache's from here: not changed again
+	if err != nil {
+		ctx.Fail(err) // a state that cannot be written: stop rather than lose it
 	}
+	ctx.SetValue(raw)
+	p.m.StateWritten(p.cfg.Group, len(raw))
 }

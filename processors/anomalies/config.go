@@ -72,6 +72,9 @@ type Config struct {
 	Models map[Metric]anomaly.Model
 	// Kinds are the sensitivities of the anomaly kinds; a kind without an entry is off.
 	Kinds map[marketv1.AnomalyKind]KindConfig
+	// StateCache is how many detector states the table codec keeps decoded, so the next change
+	// of a product skips decoding its state (about 10 KB each in memory; 0: off).
+	StateCache int
 }
 
 // Producer is the default envelope producer of the events the processor emits.
@@ -110,6 +113,7 @@ func DefaultConfig() Config {
 		Output:             topics.Anomalies,
 		Producer:           Producer,
 		RecentEventIDs:     32,
+		StateCache:         4096,
 		ReviewRateInterval: 6 * time.Hour,
 		Models: map[Metric]anomaly.Model{
 			MetricPrice:   {Method: anomaly.MethodRobustZ, Window: 20, MinSpread: 1, MinRelSpread: 0.02},
@@ -175,6 +179,8 @@ func compile(c Config) (*compiled, error) {
 		return nil, bad("input topic: empty")
 	case c.Output == "":
 		return nil, bad("output topic: empty")
+	case c.StateCache < 0:
+		return nil, bad("state cache %d: want >= 0", c.StateCache)
 	case c.RecentEventIDs < 1:
 		return nil, bad("recent event ids %d: want >= 1", c.RecentEventIDs)
 	case c.ReviewRateInterval <= 0:
