@@ -12,6 +12,7 @@ import (
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
 	"github.com/marketinsightspro/marketinsights/processors"
 	"github.com/marketinsightspro/marketinsights/processors/internal/ceilingbench"
+	"github.com/marketinsightspro/marketinsights/processors/internal/statecache"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -82,7 +83,7 @@ func BenchmarkRecord(b *testing.B) {
 		name  string
 		codec goka.Codec
 	}{
-		{"cached", stateCodec{cache: newStateCache(16)}},
+		{"cached", stateCodec{cache: statecache.New[*marketv1.ProductState](16, 0)}},
 		{"state-codec", stateCodec{}},
 		{"catalog-codec", processors.Codec(topics.ProductTrackerTable)},
 	} {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/marketinsightspro/marketinsights/processors/internal/statecache"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 )
 
@@ -63,10 +64,10 @@ func Codec() goka.Codec { return stateCodec{} }
 // and unknown fields go through the generated code, so fields other teams add there are kept.
 //
 // With a cache (the tracker's own edge), Encode remembers the state it encoded and Decode of
-// the same bytes returns that state instead of reading them (see stateCache): the caller owns
+// the same bytes returns that state instead of reading them (see processors/internal/statecache): the caller owns
 // what Decode returns and must not change a state after encoding it.
 type stateCodec struct {
-	cache *stateCache
+	cache *statecache.Cache[*marketv1.ProductState]
 }
 
 // checkStateCache, set by the package's tests, makes every cache hit also decode the bytes and
@@ -93,16 +94,14 @@ func (c stateCodec) Encode(v any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode product state %s: %w", st.GetAsin(), err)
 	}
-	if c.cache != nil {
-		c.cache.put(b, st)
-	}
+	c.cache.Put(b, st)
 	return b, nil
 }
 
 // Decode unmarshals a *marketv1.ProductState.
 func (c stateCodec) Decode(b []byte) (any, error) {
 	if c.cache != nil {
-		if st := c.cache.take(b); st != nil {
+		if st, ok := c.cache.Take(b); ok {
 			if checkStateCache {
 				if err := checkCached(st, b); err != nil {
 					return nil, err

@@ -29,6 +29,8 @@ import (
 
 	"github.com/marketinsightspro/marketinsights/internal/gokaenv"
 	"github.com/marketinsightspro/marketinsights/processors"
+	"github.com/marketinsightspro/marketinsights/processors/internal/statecache"
+	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
 
@@ -163,7 +165,7 @@ func Graph(cfg Config) *goka.GroupGraph {
 // only) is called after every input record.
 func graph(cfg Config, m *processors.Metrics, onDone func()) *goka.GroupGraph {
 	t := &tracker{cfg: cfg, m: m, onDone: onDone, changes: topics.MustLookup(topics.ProductChanges),
-		codec: stateCodec{cache: newStateCache(cfg.StateCache)}}
+		codec: stateCodec{cache: statecache.New[*marketv1.ProductState](cfg.StateCache, 0)}}
 	return goka.DefineGroup(cfg.Group,
 		goka.Input(cfg.Input, processors.InputCodec(topics.ProductObservations), t.process),
 		goka.Persist(t.codec), // the catalog's encoding, decoded faster (and cached)

@@ -17,7 +17,7 @@
 // goroutines (goka runs partitions concurrently with one codec) never get the same value. After
 // Put the caller must not change the value again; reading it is fine.
 //
-// processors/products has the same cache for ProductState (its own copy, written first).
+// The product tracker, the keyword windows and the anomaly detector use it for their tables.
 package statecache
 
 import (
