@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -361,16 +362,39 @@ func nonNil[T any](s []T) []T {
 
 // EnumName is an enum value's name in lower snake case without its type's prefix ("price_drop"
 // for ANOMALY_KIND_PRICE_DROP); "" for the zero UNSPECIFIED value, the number for unknown ones.
+// The names of an enum type are computed once and cached.
 func EnumName(e protoreflect.Enum) string {
-	d := e.Descriptor().Values().ByNumber(e.Number())
-	if d == nil {
-		return strconv.Itoa(int(e.Number()))
+	d := e.Descriptor()
+	names, ok := enumNames.Load(d)
+	if !ok {
+		names, _ = enumNames.LoadOrStore(d, enumNameTable(d))
 	}
-	name := strings.TrimPrefix(string(d.Name()), upperSnake(string(e.Descriptor().Name()))+"_")
-	if name == "UNSPECIFIED" {
-		return ""
+	if name, ok := names.(map[protoreflect.EnumNumber]string)[e.Number()]; ok {
+		return name
 	}
-	return strings.ToLower(name)
+	return strconv.Itoa(int(e.Number()))
+}
+
+// enumNames caches, per enum descriptor, the EnumName of each of its values.
+var enumNames sync.Map // protoreflect.EnumDescriptor -> map[protoreflect.EnumNumber]string
+
+// enumNameTable names every value of the enum d as EnumName does.
+func enumNameTable(d protoreflect.EnumDescriptor) map[protoreflect.EnumNumber]string {
+	prefix := upperSnake(string(d.Name())) + "_"
+	vals := d.Values()
+	out := make(map[protoreflect.EnumNumber]string, vals.Len())
+	for i := range vals.Len() {
+		v := vals.Get(i)
+		if _, dup := out[v.Number()]; dup {
+			continue // an alias: the first name of a number wins, as ByNumber does
+		}
+		name := strings.TrimPrefix(string(v.Name()), prefix)
+		if name == "UNSPECIFIED" {
+			name = ""
+		}
+		out[v.Number()] = strings.ToLower(name)
+	}
+	return out
 }
 
 func upperSnake(camel string) string {
