@@ -218,10 +218,16 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 		}
 		due := p.rows >= p.opts.BatchRows || (len(p.pending) > 0 && !time.Now().Before(flushAt)) || (replay && len(remaining) == 0)
 		if due {
-			if err := p.reap(ctx, true); err != nil {
+			written, err := p.collect(true)
+			if err != nil {
 				return p.stopped(ctx, err)
 			}
+			// The next write starts before the previous batch's commit, which then overlaps it
+			// instead of delaying it: the commit still follows its own batch's write.
 			p.startWrite(ctx)
+			if err := p.commit(ctx, written); err != nil {
+				return p.finish(ctx) // commit fails only when ctx ended: a shutdown
+			}
 		}
 		if !replay && (time.Since(lastSync) >= syncEvery || (len(p.pending) == 0 && p.inflight == nil)) {
 			if err := p.flush(ctx); err != nil {
@@ -265,9 +271,19 @@ func (p *Projector[R]) startWrite(ctx context.Context) {
 
 // reap collects the in-flight write (waiting for it when wait is set) and commits its records.
 func (p *Projector[R]) reap(ctx context.Context, wait bool) error {
+	items, err := p.collect(wait)
+	if err != nil {
+		return err
+	}
+	return p.commit(ctx, items)
+}
+
+// collect returns the items of the in-flight write once it succeeded (waiting for it when wait
+// is set); none when no write is in flight or, without wait, it is still running.
+func (p *Projector[R]) collect(wait bool) ([]item[R], error) {
 	w := p.inflight
 	if w == nil {
-		return nil
+		return nil, nil
 	}
 	var err error
 	if wait {
@@ -276,14 +292,14 @@ func (p *Projector[R]) reap(ctx context.Context, wait bool) error {
 		select {
 		case err = <-w.done:
 		default:
-			return nil
+			return nil, nil
 		}
 	}
 	p.inflight = nil
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return p.commit(ctx, w.items)
+	return w.items, nil
 }
 
 // finish writes what is pending with a short grace period after ctx ended.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -54,6 +55,13 @@ type Side struct {
 	Median float64 `json:"rows_per_sec_median"`
 }
 
+// JoinSide is the projector measured from the start of Run, its consumer group's join included.
+type JoinSide struct {
+	Side
+	// Seconds are the join times of every run: Run's start to the partitions' assignment.
+	Seconds []float64 `json:"group_join_seconds_runs"`
+}
+
 // Report is the benchmark's result.
 type Report struct {
 	Rows      int `json:"rows"`
@@ -64,9 +72,14 @@ type Report struct {
 	// BareColumnar is the bare insert the projector's sink resembles: one typed slice per column,
 	// batch.Column(i).Append(slice), then Send.
 	BareColumnar Side `json:"clickhouse_bare_columnar_insert"`
-	Projector    Side `json:"clickhouse_projector"`
+	// Projector is the projector's rate from the moment its group assigned it the partitions.
+	Projector Side `json:"clickhouse_projector"`
+	// ProjectorJoin adds the time the projector's client took to join its consumer group.
+	ProjectorJoin JoinSide `json:"clickhouse_projector_with_group_join"`
 	// Ratio is the projector's median over the idiomatic bare insert's (the goal's baseline).
 	Ratio float64 `json:"clickhouse_ratio"`
+	// RatioWithJoin is ProjectorJoin's median over the idiomatic bare insert's.
+	RatioWithJoin float64 `json:"clickhouse_ratio_with_group_join"`
 	// RatioColumnar is the projector's median over the columnar bare insert's.
 	RatioColumnar float64 `json:"clickhouse_ratio_to_columnar"`
 	Goal          float64 `json:"clickhouse_goal"`
@@ -155,7 +168,12 @@ func Project(ctx context.Context, o Options) (Report, error) {
 			return bareInsert(ctx, o, db, table, start, appendColumns)
 		}},
 		{"projector", &rep.Projector, func(db string, run int) (float64, error) {
-			return projector(ctx, o, db, table, "bench-projector-"+stamp+"-"+strconv.Itoa(run))
+			rate, startup, err := projector(ctx, o, db, table, "bench-projector-"+stamp+"-"+strconv.Itoa(run))
+			rep.ProjectorJoin.Seconds = append(rep.ProjectorJoin.Seconds, startup)
+			if err == nil {
+				rep.ProjectorJoin.RowsPerSec = append(rep.ProjectorJoin.RowsPerSec, float64(o.Rows)/(float64(o.Rows)/rate+startup))
+			}
+			return rate, err
 		}},
 	}
 	for run := range o.Runs {
@@ -176,6 +194,10 @@ func Project(ctx context.Context, o Options) (Report, error) {
 	}
 	if rep.Bare.Median > 0 {
 		rep.Ratio = rep.Projector.Median / rep.Bare.Median
+	}
+	rep.ProjectorJoin.Median = median(rep.ProjectorJoin.RowsPerSec)
+	if rep.Bare.Median > 0 {
+		rep.RatioWithJoin = rep.ProjectorJoin.Median / rep.Bare.Median
 	}
 	if rep.BareColumnar.Median > 0 {
 		rep.RatioColumnar = rep.Projector.Median / rep.BareColumnar.Median
@@ -266,19 +288,25 @@ func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, s
 }
 
 // projector runs a projector of the bench topic with a fresh group into db until every row is
-// written and returns rows/s.
-func projector(ctx context.Context, o Options, db string, table chproj.Table, group string) (float64, error) {
+// written. It returns rows/s from the moment the group assigned the partitions (as a bare
+// insert's clock starts with its connection open) and the seconds the client took to join the
+// group before that.
+func projector(ctx context.Context, o Options, db string, table chproj.Table, group string) (rate, startup float64, err error) {
 	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
+	var assigned atomic.Int64
 	p, err := projections.New(o.Kafka, chproj.NewSink(conn, table), projections.Options{
 		Topic: o.Topic, Group: group, BatchRows: o.BatchRows, FlushInterval: o.FlushInterval, Log: o.Log,
+		Client: []kgo.Opt{kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			assigned.CompareAndSwap(0, time.Now().UnixNano())
+		})},
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -290,20 +318,24 @@ func projector(ctx context.Context, o Options, db string, table chproj.Table, gr
 		select {
 		case err := <-done:
 			cancel()
-			return 0, fmt.Errorf("projector stopped after %d of %d rows: %v", p.Written(), o.Rows, err)
+			return 0, 0, fmt.Errorf("projector stopped after %d of %d rows: %v", p.Written(), o.Rows, err)
 		case <-ctx.Done():
 			cancel()
 			<-done
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		case <-tick.C:
 		}
 	}
-	elapsed := time.Since(start)
+	end := time.Now()
 	cancel()
 	if err := <-done; err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(o.Rows) / elapsed.Seconds(), nil
+	joined := time.Unix(0, assigned.Load())
+	if assigned.Load() == 0 || joined.Before(start) {
+		joined = start
+	}
+	return float64(o.Rows) / end.Sub(joined).Seconds(), joined.Sub(start).Seconds(), nil
 }
 
 func median(xs []float64) float64 {
