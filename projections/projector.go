@@ -172,7 +172,9 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 			}
 			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
-		fetches := p.cl.PollRecords(pollCtx, p.opts.BatchRows)
+		// Poll at most what completes the batch, so that a batch of one-row records is exactly
+		// BatchRows rows and the rest waits in the client's buffer for the next one.
+		fetches := p.cl.PollRecords(pollCtx, max(p.opts.BatchRows-p.rows, 1))
 		cancel()
 		if ctx.Err() != nil {
 			return p.finish(ctx)
