@@ -314,12 +314,13 @@ func attrs(a *marketv1.ProductAttributes) *marketv1.ProductAttributes {
 	return a
 }
 
+// amount points at a price's minor units (nil when absent). Like the attributes' own pointer
+// fields, it points into the event, which is not changed after it was decoded.
 func amount(m *marketv1.Money) *int64 {
 	if m == nil {
 		return nil
 	}
-	v := m.GetAmountMinor()
-	return &v
+	return &m.AmountMinor
 }
 
 func currency(a *marketv1.ProductAttributes) string {
@@ -329,20 +330,26 @@ func currency(a *marketv1.ProductAttributes) string {
 	return a.GetListPrice().GetCurrency()
 }
 
+// mainRank points at the first best-sellers rank and its category (nil when there is none).
 func mainRank(a *marketv1.ProductAttributes) (*int64, *string) {
 	if len(a.GetRanks()) == 0 {
 		return nil, nil
 	}
-	r, c := a.GetRanks()[0].GetRank(), a.GetRanks()[0].GetCategory()
-	return &r, &c
+	r := a.GetRanks()[0]
+	if r == nil {
+		r = &marketv1.BestSellersRank{}
+	}
+	return &r.Rank, &r.Category
 }
+
+// u8 holds the values boolU8 points at; nothing writes through those pointers.
+var u8 = [2]uint8{0, 1}
 
 func boolU8(b *bool) *uint8 {
 	if b == nil {
 		return nil
 	}
-	v := boolU8v(*b)
-	return &v
+	return &u8[boolU8v(*b)]
 }
 
 func boolU8v(b bool) uint8 {
