@@ -80,6 +80,10 @@ type Report struct {
 	Ratio float64 `json:"clickhouse_ratio"`
 	// RatioWithJoin is ProjectorJoin's median over the idiomatic bare insert's.
 	RatioWithJoin float64 `json:"clickhouse_ratio_with_group_join"`
+	// RatioRuns are the projector's rate over the idiomatic bare insert's within each run, and
+	// RatioRunsMedian their median: a pair measured seconds apart shares the machine's load.
+	RatioRuns       []float64 `json:"clickhouse_ratio_runs"`
+	RatioRunsMedian float64   `json:"clickhouse_ratio_runs_median"`
 	// RatioColumnar is the projector's median over the columnar bare insert's.
 	RatioColumnar float64 `json:"clickhouse_ratio_to_columnar"`
 	Goal          float64 `json:"clickhouse_goal"`
@@ -192,6 +196,10 @@ func Project(ctx context.Context, o Options) (Report, error) {
 	for _, s := range sides {
 		s.side.Median = median(s.side.RowsPerSec)
 	}
+	for run := range o.Runs {
+		rep.RatioRuns = append(rep.RatioRuns, rep.Projector.RowsPerSec[run]/rep.Bare.RowsPerSec[run])
+	}
+	rep.RatioRunsMedian = median(rep.RatioRuns)
 	if rep.Bare.Median > 0 {
 		rep.Ratio = rep.Projector.Median / rep.Bare.Median
 	}
