@@ -22,7 +22,8 @@ type Options struct {
 	Topic string
 	// Group is the consumer group; empty reads the partitions directly from Start to Until (replay).
 	Group string
-	// BatchRows flushes when this many rows are pending (default 5000).
+	// BatchRows flushes when this many rows are pending (default 5000); a poll takes at most the
+	// records that complete the batch, so a batch of one-row records is exactly this size.
 	BatchRows int
 	// FlushInterval flushes pending rows at least this often (default 500ms).
 	FlushInterval time.Duration
@@ -146,7 +147,7 @@ const syncEvery = 3 * time.Second
 // Writes are pipelined: while one batch is being written, the next is fetched and decoded; at
 // most one write is in flight, and the loop waits for it before starting the next, so a slow or
 // failing store stops the polling (and franz-go then stops fetching). Offsets of a batch are
-// committed when its write succeeded. Rebalances are allowed only at points where nothing is
+// committed when its write succeeded, while the next batch's write runs. Rebalances are allowed only at points where nothing is
 // pending or in flight, at least every syncEvery.
 func (p *Projector[R]) Run(ctx context.Context) error {
 	defer p.Close()
