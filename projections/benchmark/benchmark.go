@@ -200,11 +200,9 @@ func Project(ctx context.Context, o Options) (Report, error) {
 		rep.RatioRuns = append(rep.RatioRuns, rep.Projector.RowsPerSec[run]/rep.Bare.RowsPerSec[run])
 	}
 	rep.RatioRunsMedian = median(rep.RatioRuns)
-	if rep.Bare.Median > 0 {
-		rep.Ratio = rep.Projector.Median / rep.Bare.Median
-	}
 	rep.ProjectorJoin.Median = median(rep.ProjectorJoin.RowsPerSec)
 	if rep.Bare.Median > 0 {
+		rep.Ratio = rep.Projector.Median / rep.Bare.Median
 		rep.RatioWithJoin = rep.ProjectorJoin.Median / rep.Bare.Median
 	}
 	if rep.BareColumnar.Median > 0 {
