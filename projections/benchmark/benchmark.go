@@ -282,6 +282,7 @@ func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, s
 		rows = append(rows, rs...)
 	}
 	insert := "INSERT INTO " + table.Name + " (" + strings.Join(table.Columns, ", ") + ")"
+	runtime.GC() // the garbage of building the rows is not the insert's
 	begin := time.Now()
 	for i := 0; i < len(rows); i += o.BatchRows {
 		b, err := conn.PrepareBatch(ctx, insert)
