@@ -22,7 +22,8 @@ type Options struct {
 	Topic string
 	// Group is the consumer group; empty reads the partitions directly from Start to Until (replay).
 	Group string
-	// BatchRows flushes when this many rows are pending (default 5000).
+	// BatchRows flushes when this many rows are pending (default 5000); a poll takes at most the
+	// records that complete the batch, so a batch of one-row records is exactly this size.
 	BatchRows int
 	// FlushInterval flushes pending rows at least this often (default 500ms).
 	FlushInterval time.Duration
@@ -146,7 +147,7 @@ const syncEvery = 3 * time.Second
 // Writes are pipelined: while one batch is being written, the next is fetched and decoded; at
 // most one write is in flight, and the loop waits for it before starting the next, so a slow or
 // failing store stops the polling (and franz-go then stops fetching). Offsets of a batch are
-// committed when its write succeeded. Rebalances are allowed only at points where nothing is
+// committed when its write succeeded, while the next batch's write runs. Rebalances are allowed only at points where nothing is
 // pending or in flight, at least every syncEvery.
 func (p *Projector[R]) Run(ctx context.Context) error {
 	defer p.Close()
@@ -172,7 +173,9 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 			}
 			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
-		fetches := p.cl.PollRecords(pollCtx, p.opts.BatchRows)
+		// Poll at most what completes the batch, so that a batch of one-row records is exactly
+		// BatchRows rows and the rest waits in the client's buffer for the next one.
+		fetches := p.cl.PollRecords(pollCtx, max(p.opts.BatchRows-p.rows, 1))
 		cancel()
 		if ctx.Err() != nil {
 			return p.finish(ctx)
@@ -218,10 +221,16 @@ func (p *Projector[R]) Run(ctx context.Context) error {
 		}
 		due := p.rows >= p.opts.BatchRows || (len(p.pending) > 0 && !time.Now().Before(flushAt)) || (replay && len(remaining) == 0)
 		if due {
-			if err := p.reap(ctx, true); err != nil {
+			written, err := p.collect(true)
+			if err != nil {
 				return p.stopped(ctx, err)
 			}
+			// The next write starts before the previous batch's commit, which then overlaps it
+			// instead of delaying it: the commit still follows its own batch's write.
 			p.startWrite(ctx)
+			if err := p.commit(ctx, written); err != nil {
+				return p.finish(ctx) // commit fails only when ctx ended: a shutdown
+			}
 		}
 		if !replay && (time.Since(lastSync) >= syncEvery || (len(p.pending) == 0 && p.inflight == nil)) {
 			if err := p.flush(ctx); err != nil {
@@ -265,9 +274,19 @@ func (p *Projector[R]) startWrite(ctx context.Context) {
 
 // reap collects the in-flight write (waiting for it when wait is set) and commits its records.
 func (p *Projector[R]) reap(ctx context.Context, wait bool) error {
+	items, err := p.collect(wait)
+	if err != nil {
+		return err
+	}
+	return p.commit(ctx, items)
+}
+
+// collect returns the items of the in-flight write once it succeeded (waiting for it when wait
+// is set); none when no write is in flight or, without wait, it is still running.
+func (p *Projector[R]) collect(wait bool) ([]item[R], error) {
 	w := p.inflight
 	if w == nil {
-		return nil
+		return nil, nil
 	}
 	var err error
 	if wait {
@@ -276,14 +295,14 @@ func (p *Projector[R]) reap(ctx context.Context, wait bool) error {
 		select {
 		case err = <-w.done:
 		default:
-			return nil
+			return nil, nil
 		}
 	}
 	p.inflight = nil
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return p.commit(ctx, w.items)
+	return w.items, nil
 }
 
 // finish writes what is pending with a short grace period after ctx ended.

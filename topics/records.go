@@ -56,7 +56,7 @@ func DecodeRecord(t Topic, r *kgo.Record) (proto.Message, error) {
 	if t.Value == nil {
 		return nil, fmt.Errorf("decode record of %s: %w", t.Name, ErrRawTopic)
 	}
-	if s, ok := Header(r, HeaderSchema); ok && s != t.Schema() {
+	if s, ok := headerBytes(r, HeaderSchema); ok && string(s) != t.Schema() { // compared without a copy
 		return nil, fmt.Errorf("decode record %s/%d@%d: header says %s, topic holds %s: %w",
 			r.Topic, r.Partition, r.Offset, s, t.Schema(), ErrSchemaMismatch)
 	}
@@ -69,12 +69,18 @@ func DecodeRecord(t Topic, r *kgo.Record) (proto.Message, error) {
 
 // Header returns the value of the record's last header with the given key.
 func Header(r *kgo.Record, key string) (string, bool) {
+	v, ok := headerBytes(r, key)
+	return string(v), ok
+}
+
+// headerBytes returns the value of the record's last header with the given key, not copied.
+func headerBytes(r *kgo.Record, key string) ([]byte, bool) {
 	for i := len(r.Headers) - 1; i >= 0; i-- {
 		if r.Headers[i].Key == key {
-			return string(r.Headers[i].Value), true
+			return r.Headers[i].Value, true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // KeyOf returns the record key of v for topic t, read from the topic's key field.

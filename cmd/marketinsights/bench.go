@@ -81,7 +81,7 @@ type benchProjectCmd struct {
 }
 
 func (c *benchProjectCmd) Run(e *env) error {
-	kcfg, stop, err := benchKafka(e, c.Soak > 0)
+	kcfg, stop, err := benchKafka(e, true)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,8 @@ func (c *benchProjectCmd) Run(e *env) error {
 // benchKafka returns the configured cluster, or an in-memory embedded broker on a free port
 // when none is configured (the benchmark never touches the demo's broker and its data). With
 // separate, the broker runs in a child process, so that the heap measured is the projector's
-// alone (the embedded broker keeps every record in memory).
+// alone (the embedded broker keeps every record in memory) and the broker's garbage collections
+// and allocations do not slow the measured clients.
 func benchKafka(e *env, separate bool) (config.Kafka, func(), error) {
 	kcfg := e.cfg.Kafka
 	if !kcfg.Embedded() {

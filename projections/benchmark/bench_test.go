@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkProjectClickHouse reports the projector's rows/s as a ratio to a bare batch insert of
-// the same rows in the same run (goal >= 0.8):
+// the same rows in the same run (goal >= 0.8), and to a columnar bare insert:
 //
 //	go test -run '^$' -bench ProjectClickHouse -benchtime 1x ./projections/benchmark/
 func BenchmarkProjectClickHouse(b *testing.B) {
@@ -28,7 +28,9 @@ func BenchmarkProjectClickHouse(b *testing.B) {
 		}
 		b.ReportMetric(rep.Bare.Median, "bare-rows/s")
 		b.ReportMetric(rep.Projector.Median, "projector-rows/s")
+		b.ReportMetric(rep.BareColumnar.Median, "bare-columnar-rows/s")
 		b.ReportMetric(rep.Ratio, "ratio")
+		b.ReportMetric(rep.RatioColumnar, "ratio-to-columnar")
 		b.ReportMetric(rep.HeapPeakMB, "heap-peak-MB")
 	}
 }

@@ -11,8 +11,11 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -52,18 +55,41 @@ type Side struct {
 	Median float64 `json:"rows_per_sec_median"`
 }
 
+// JoinSide is the projector measured from the start of Run, its consumer group's join included.
+type JoinSide struct {
+	Side
+	// Seconds are the join times of every run: Run's start to the partitions' assignment.
+	Seconds []float64 `json:"group_join_seconds_runs"`
+}
+
 // Report is the benchmark's result.
 type Report struct {
-	Rows       int     `json:"rows"`
-	Runs       int     `json:"runs"`
-	BatchRows  int     `json:"batch_rows"`
-	Bare       Side    `json:"clickhouse_bare_insert"`
-	Projector  Side    `json:"clickhouse_projector"`
-	Ratio      float64 `json:"clickhouse_ratio"`
-	Goal       float64 `json:"clickhouse_goal"`
-	HeapPeakMB float64 `json:"heap_peak_mb"`
-	CPUs       int     `json:"cpus"`
-	GoVersion  string  `json:"go_version"`
+	Rows      int `json:"rows"`
+	Runs      int `json:"runs"`
+	BatchRows int `json:"batch_rows"`
+	// Bare is the idiomatic bare insert: batch.Append(row...) per row, then Send.
+	Bare Side `json:"clickhouse_bare_insert"`
+	// BareColumnar is the bare insert the projector's sink resembles: one typed slice per column,
+	// batch.Column(i).Append(slice), then Send.
+	BareColumnar Side `json:"clickhouse_bare_columnar_insert"`
+	// Projector is the projector's rate from the moment its group assigned it the partitions.
+	Projector Side `json:"clickhouse_projector"`
+	// ProjectorJoin adds the time the projector's client took to join its consumer group.
+	ProjectorJoin JoinSide `json:"clickhouse_projector_with_group_join"`
+	// Ratio is the projector's median over the idiomatic bare insert's (the goal's baseline).
+	Ratio float64 `json:"clickhouse_ratio"`
+	// RatioWithJoin is ProjectorJoin's median over the idiomatic bare insert's.
+	RatioWithJoin float64 `json:"clickhouse_ratio_with_group_join"`
+	// RatioRuns are the projector's rate over the idiomatic bare insert's within each run, and
+	// RatioRunsMedian their median: a pair measured seconds apart shares the machine's load.
+	RatioRuns       []float64 `json:"clickhouse_ratio_runs"`
+	RatioRunsMedian float64   `json:"clickhouse_ratio_runs_median"`
+	// RatioColumnar is the projector's median over the columnar bare insert's.
+	RatioColumnar float64 `json:"clickhouse_ratio_to_columnar"`
+	Goal          float64 `json:"clickhouse_goal"`
+	HeapPeakMB    float64 `json:"heap_peak_mb"`
+	CPUs          int     `json:"cpus"`
+	GoVersion     string  `json:"go_version"`
 }
 
 func (o *Options) defaults() {
@@ -116,51 +142,77 @@ func Observations(n int, start time.Time) []*marketv1.ProductObserved {
 
 func ptr[T any](v T) *T { return &v }
 
-// Project measures ClickHouse projection against a bare batch insert of the same rows.
+// Project measures ClickHouse projection against bare batch inserts of the same rows. Each run
+// measures the three writers in a rotated order, each into a fresh database, after one round
+// that warms up and is not recorded; a bare insert's rows
+// are built before its clock starts and dropped after it, and the heap is collected between
+// writers, so no writer pays for another's garbage.
 func Project(ctx context.Context, o Options) (Report, error) {
 	o.defaults()
 	rep := Report{Rows: o.Rows, Runs: o.Runs, BatchRows: o.BatchRows, Goal: 0.8, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	table, _ := chproj.LookupTable("observations")
-	evs := Observations(o.Rows, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 	o.Log.Info("bench: producing records", "rows", o.Rows, "topic", o.Topic)
-	if err := produce(ctx, o, evs); err != nil {
+	if err := produce(ctx, o, Observations(o.Rows, start)); err != nil {
 		return rep, err
-	}
-	rows := make([][]any, 0, len(evs))
-	now := time.Now().UTC().Truncate(time.Second)
-	for _, ev := range evs {
-		rs, err := table.Rows(ev, now)
-		if err != nil {
-			return rep, err
-		}
-		rows = append(rows, rs...)
 	}
 
 	peak := startHeapSampler()
 	defer peak.stop()
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	for run := range o.Runs {
-		db := "bench_bare_" + stamp + "_" + strconv.Itoa(run)
-		rate, err := bareInsert(ctx, o, db, table, rows)
-		if err != nil {
-			return rep, err
-		}
-		rep.Bare.RowsPerSec = append(rep.Bare.RowsPerSec, rate)
-		o.Log.Info("bench: bare insert", "run", run+1, "rows_per_sec", int(rate))
-
-		db = "bench_proj_" + stamp + "_" + strconv.Itoa(run)
-		rate, err = projector(ctx, o, db, table, "bench-projector-"+stamp+"-"+strconv.Itoa(run))
-		if err != nil {
-			return rep, err
-		}
-		rep.Projector.RowsPerSec = append(rep.Projector.RowsPerSec, rate)
-		o.Log.Info("bench: projector", "run", run+1, "rows_per_sec", int(rate))
+	sides := []struct {
+		name string
+		side *Side
+		run  func(db string, run int) (float64, error)
+	}{
+		{"bare insert", &rep.Bare, func(db string, _ int) (float64, error) {
+			return bareInsert(ctx, o, db, table, start, appendRows)
+		}},
+		{"bare columnar insert", &rep.BareColumnar, func(db string, _ int) (float64, error) {
+			return bareInsert(ctx, o, db, table, start, appendColumns)
+		}},
+		{"projector", &rep.Projector, func(db string, run int) (float64, error) {
+			rate, startup, err := projector(ctx, o, db, table, "bench-projector-"+stamp+"-"+strconv.Itoa(run))
+			if err == nil && run > 0 {
+				rep.ProjectorJoin.Seconds = append(rep.ProjectorJoin.Seconds, startup)
+				rep.ProjectorJoin.RowsPerSec = append(rep.ProjectorJoin.RowsPerSec, float64(o.Rows)/(float64(o.Rows)/rate+startup))
+			}
+			return rate, err
+		}},
 	}
-	rep.Bare.Median = median(rep.Bare.RowsPerSec)
-	rep.Projector.Median = median(rep.Projector.RowsPerSec)
+	// Run 0 warms up and is not recorded: the first writer after the records were produced met
+	// a server with nothing of ours to merge or delete, and was the fastest run in four of six
+	// invocations.
+	for run := range o.Runs + 1 {
+		for k := range sides {
+			s := sides[(k+run)%len(sides)]
+			runtime.GC()
+			db := "bench_" + stamp + "_" + strconv.Itoa(run) + "_" + strconv.Itoa(k)
+			rate, err := s.run(db, run)
+			if err != nil {
+				return rep, fmt.Errorf("bench %s, run %d: %w", s.name, run, err)
+			}
+			o.Log.Info("bench: "+s.name, "run", run, "warm_up", run == 0, "rows_per_sec", int(rate))
+			if run > 0 {
+				s.side.RowsPerSec = append(s.side.RowsPerSec, rate)
+			}
+		}
+	}
+	for _, s := range sides {
+		s.side.Median = median(s.side.RowsPerSec)
+	}
+	for run := range o.Runs {
+		rep.RatioRuns = append(rep.RatioRuns, rep.Projector.RowsPerSec[run]/rep.Bare.RowsPerSec[run])
+	}
+	rep.RatioRunsMedian = median(rep.RatioRuns)
+	rep.ProjectorJoin.Median = median(rep.ProjectorJoin.RowsPerSec)
 	if rep.Bare.Median > 0 {
 		rep.Ratio = rep.Projector.Median / rep.Bare.Median
+		rep.RatioWithJoin = rep.ProjectorJoin.Median / rep.Bare.Median
+	}
+	if rep.BareColumnar.Median > 0 {
+		rep.RatioColumnar = rep.Projector.Median / rep.BareColumnar.Median
 	}
 	rep.HeapPeakMB = peak.stop()
 	return rep, nil
@@ -170,7 +222,7 @@ func Project(ctx context.Context, o Options) (Report, error) {
 func produce(ctx context.Context, o Options, evs []*marketv1.ProductObserved) error {
 	cl, err := kafkaclient.New(o.Kafka, nil, kgo.ProducerBatchMaxBytes(1<<20))
 	if err != nil {
-		return err
+		return fmt.Errorf("bench producer: %w", err)
 	}
 	defer cl.Close()
 	tp := topics.MustLookup(topics.ProductObservations)
@@ -182,7 +234,7 @@ func produce(ctx context.Context, o Options, evs []*marketv1.ProductObserved) er
 		for _, ev := range evs[i:min(i+5000, len(evs))] {
 			r, err := topics.NewEventRecord(tp, ev)
 			if err != nil {
-				return err
+				return fmt.Errorf("encode bench record: %w", err)
 			}
 			r.Topic = o.Topic
 			recs = append(recs, r)
@@ -194,38 +246,80 @@ func produce(ctx context.Context, o Options, evs []*marketv1.ProductObserved) er
 	return nil
 }
 
-// bareInsert inserts rows in batches of BatchRows with clickhouse-go alone and returns rows/s.
-func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, rows [][]any) (float64, error) {
+// appendRows appends rows to a batch the idiomatic way: batch.Append(row...) per row.
+func appendRows(b driver.Batch, rows [][]any) error {
+	for i, row := range rows {
+		if err := b.Append(row...); err != nil {
+			return fmt.Errorf("append row %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// appendColumns appends rows column by column: one typed slice per column, built and appended
+// in one call each (what the projector's sink does).
+func appendColumns(b driver.Batch, rows [][]any) error {
+	var cs chproj.Columns
+	return cs.Append(b, rows)
+}
+
+// bareInsert inserts the observations' rows in batches of BatchRows with clickhouse-go alone
+// (PrepareBatch, add, Send) and returns rows/s. The rows are built before the clock starts.
+func bareInsert(ctx context.Context, o Options, db string, table chproj.Table, start time.Time, add func(driver.Batch, [][]any) error) (float64, error) {
 	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
-	sink := chproj.NewSink(conn, table)
-	start := time.Now()
+	rows := make([][]any, 0, o.Rows)
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, ev := range Observations(o.Rows, start) {
+		rs, err := table.Rows(ev, now)
+		if err != nil {
+			return 0, fmt.Errorf("rows of a bench observation: %w", err)
+		}
+		rows = append(rows, rs...)
+	}
+	insert := "INSERT INTO " + table.Name + " (" + strings.Join(table.Columns, ", ") + ")"
+	runtime.GC() // the garbage of building the rows is not the insert's
+	begin := time.Now()
 	for i := 0; i < len(rows); i += o.BatchRows {
-		if err := sink.Write(ctx, rows[i:min(i+o.BatchRows, len(rows))]); err != nil {
-			return 0, err
+		b, err := conn.PrepareBatch(ctx, insert)
+		if err != nil {
+			return 0, fmt.Errorf("prepare bare insert into %s: %w", table.Name, err)
+		}
+		if err := add(b, rows[i:min(i+o.BatchRows, len(rows))]); err != nil {
+			_ = b.Abort()
+			return 0, fmt.Errorf("bare insert into %s: %w", table.Name, err)
+		}
+		if err := b.Send(); err != nil {
+			return 0, fmt.Errorf("send bare insert into %s: %w", table.Name, err)
 		}
 	}
-	return float64(len(rows)) / time.Since(start).Seconds(), nil
+	return float64(len(rows)) / time.Since(begin).Seconds(), nil
 }
 
 // projector runs a projector of the bench topic with a fresh group into db until every row is
-// written and returns rows/s.
-func projector(ctx context.Context, o Options, db string, table chproj.Table, group string) (float64, error) {
+// written. It returns rows/s from the moment the group assigned the partitions (as a bare
+// insert's clock starts with its connection open) and the seconds the client took to join the
+// group before that.
+func projector(ctx context.Context, o Options, db string, table chproj.Table, group string) (rate, startup float64, err error) {
 	conn, err := chproj.OpenMigrated(ctx, o.ClickHouse, db)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer func() { _ = chproj.DropDatabase(context.WithoutCancel(ctx), o.ClickHouse, db) }()
 	defer conn.Close()
+	var assigned atomic.Int64
 	p, err := projections.New(o.Kafka, chproj.NewSink(conn, table), projections.Options{
 		Topic: o.Topic, Group: group, BatchRows: o.BatchRows, FlushInterval: o.FlushInterval, Log: o.Log,
+		Client: []kgo.Opt{kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			assigned.CompareAndSwap(0, time.Now().UnixNano())
+		})},
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -237,20 +331,24 @@ func projector(ctx context.Context, o Options, db string, table chproj.Table, gr
 		select {
 		case err := <-done:
 			cancel()
-			return 0, fmt.Errorf("projector stopped after %d of %d rows: %v", p.Written(), o.Rows, err)
+			return 0, 0, fmt.Errorf("projector stopped after %d of %d rows: %v", p.Written(), o.Rows, err)
 		case <-ctx.Done():
 			cancel()
 			<-done
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		case <-tick.C:
 		}
 	}
-	elapsed := time.Since(start)
+	end := time.Now()
 	cancel()
 	if err := <-done; err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(o.Rows) / elapsed.Seconds(), nil
+	joined := time.Unix(0, assigned.Load())
+	if assigned.Load() == 0 || joined.Before(start) {
+		joined = start
+	}
+	return float64(o.Rows) / end.Sub(joined).Seconds(), joined.Sub(start).Seconds(), nil
 }
 
 func median(xs []float64) float64 {

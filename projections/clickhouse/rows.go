@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -313,12 +314,13 @@ func attrs(a *marketv1.ProductAttributes) *marketv1.ProductAttributes {
 	return a
 }
 
+// amount points at a price's minor units (nil when absent). Like the attributes' own pointer
+// fields, it points into the event, which is not changed after it was decoded.
 func amount(m *marketv1.Money) *int64 {
 	if m == nil {
 		return nil
 	}
-	v := m.GetAmountMinor()
-	return &v
+	return &m.AmountMinor
 }
 
 func currency(a *marketv1.ProductAttributes) string {
@@ -328,20 +330,26 @@ func currency(a *marketv1.ProductAttributes) string {
 	return a.GetListPrice().GetCurrency()
 }
 
+// mainRank points at the first best-sellers rank and its category (nil when there is none).
 func mainRank(a *marketv1.ProductAttributes) (*int64, *string) {
 	if len(a.GetRanks()) == 0 {
 		return nil, nil
 	}
-	r, c := a.GetRanks()[0].GetRank(), a.GetRanks()[0].GetCategory()
-	return &r, &c
+	r := a.GetRanks()[0]
+	if r == nil {
+		r = &marketv1.BestSellersRank{}
+	}
+	return &r.Rank, &r.Category
 }
+
+// u8 holds the values boolU8 points at; nothing writes through those pointers.
+var u8 = [2]uint8{0, 1}
 
 func boolU8(b *bool) *uint8 {
 	if b == nil {
 		return nil
 	}
-	v := boolU8v(*b)
-	return &v
+	return &u8[boolU8v(*b)]
 }
 
 func boolU8v(b bool) uint8 {
@@ -361,16 +369,39 @@ func nonNil[T any](s []T) []T {
 
 // EnumName is an enum value's name in lower snake case without its type's prefix ("price_drop"
 // for ANOMALY_KIND_PRICE_DROP); "" for the zero UNSPECIFIED value, the number for unknown ones.
+// The names of an enum type are computed once and cached.
 func EnumName(e protoreflect.Enum) string {
-	d := e.Descriptor().Values().ByNumber(e.Number())
-	if d == nil {
-		return strconv.Itoa(int(e.Number()))
+	d := e.Descriptor()
+	names, ok := enumNames.Load(d)
+	if !ok {
+		names, _ = enumNames.LoadOrStore(d, enumNameTable(d))
 	}
-	name := strings.TrimPrefix(string(d.Name()), upperSnake(string(e.Descriptor().Name()))+"_")
-	if name == "UNSPECIFIED" {
-		return ""
+	if name, ok := names.(map[protoreflect.EnumNumber]string)[e.Number()]; ok {
+		return name
 	}
-	return strings.ToLower(name)
+	return strconv.Itoa(int(e.Number()))
+}
+
+// enumNames caches, per enum descriptor, the EnumName of each of its values.
+var enumNames sync.Map // protoreflect.EnumDescriptor -> map[protoreflect.EnumNumber]string
+
+// enumNameTable names every value of the enum d as EnumName does.
+func enumNameTable(d protoreflect.EnumDescriptor) map[protoreflect.EnumNumber]string {
+	prefix := upperSnake(string(d.Name())) + "_"
+	vals := d.Values()
+	out := make(map[protoreflect.EnumNumber]string, vals.Len())
+	for i := range vals.Len() {
+		v := vals.Get(i)
+		if _, dup := out[v.Number()]; dup {
+			continue // an alias: the first name of a number wins, as ByNumber does
+		}
+		name := strings.TrimPrefix(string(v.Name()), prefix)
+		if name == "UNSPECIFIED" {
+			name = ""
+		}
+		out[v.Number()] = strings.ToLower(name)
+	}
+	return out
 }
 
 func upperSnake(camel string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -22,6 +23,9 @@ type Sink struct {
 	topic  topics.Topic
 	insert string
 	now    func() time.Time
+
+	mu   sync.Mutex // serializes writes, which share cols
+	cols Columns
 }
 
 var _ projections.Sink[[]any] = (*Sink)(nil)
@@ -53,18 +57,19 @@ func (s *Sink) Rows(r *kgo.Record) ([][]any, error) {
 	return rows, nil
 }
 
-// Write inserts rows in one native batch. Rows the server or the driver refuse as data are
-// reported as permanent; anything else (connection lost, server down) is transient.
+// Write inserts rows in one native batch, appended column by column (see Columns). Rows the
+// server or the driver refuse as data are reported as permanent; anything else (connection
+// lost, server down) is transient.
 func (s *Sink) Write(ctx context.Context, rows [][]any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	b, err := s.conn.PrepareBatch(ctx, s.insert)
 	if err != nil {
 		return classify(fmt.Errorf("prepare insert into %s: %w", s.table.Name, err))
 	}
 	defer b.Abort()
-	for i, row := range rows {
-		if err := b.Append(row...); err != nil {
-			return projections.Permanent(fmt.Errorf("append row %d of %d to %s: %w", i+1, len(rows), s.table.Name, err))
-		}
+	if err := s.cols.Append(b, rows); err != nil {
+		return projections.Permanent(fmt.Errorf("append %d rows to %s: %w", len(rows), s.table.Name, err))
 	}
 	if err := b.Send(); err != nil {
 		return classify(fmt.Errorf("insert batch of %d rows into %s: %w", len(rows), s.table.Name, err))
