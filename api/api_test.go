@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/marketinsightspro/marketinsights/api"
@@ -293,28 +294,88 @@ func TestAPI(t *testing.T) {
 	})
 
 	t.Run("subscriptions", func(t *testing.T) {
-		resp, b := call(t, "POST", base+"/subscriptions", `{"keyword":"water bottle","min_severity":"warning","kinds":["price_drop"]}`, "X-API-Key", apiKey)
-		if resp.StatusCode != 201 {
-			t.Fatalf("create: %d %s", resp.StatusCode, b)
+		create := func(user, body string) string {
+			t.Helper()
+			resp, b := call(t, "POST", base+"/subscriptions", body, "X-API-Key", apiKey, "X-User-Id", user)
+			if resp.StatusCode != 201 {
+				t.Fatalf("create: %d %s", resp.StatusCode, b)
+			}
+			return decode[api.SubscriptionChange](t, b).ID
 		}
-		id := decode[api.SubscriptionChange](t, b).ID
+		id := create("alice", `{"keyword":"water bottle","min_severity":"warning","kinds":["price_drop"]}`)
+		hook := create("alice", `{"asin":"B0A","channel":"webhook","webhook_url":"https://hooks.example.com/x"}`)
+		bobs := create("bob", `{"keyword":"yoga mat","analyses":true}`)
 		if resp, b := call(t, "POST", base+"/subscriptions", `{"keyword":"a","asin":"B0A"}`, "X-API-Key", apiKey); resp.StatusCode != 400 {
 			t.Fatalf("both: %d %s", resp.StatusCode, b)
 		}
-		if resp, b := call(t, "DELETE", base+"/subscriptions/"+id, "", "X-API-Key", apiKey); resp.StatusCode != 200 {
+		// The read model is the projection of the topic: project what the POSTs wrote.
+		project := func(n int) {
+			t.Helper()
+			recs := consume(t, e, topics.Subscriptions, n)
+			for _, m := range recs[len(recs)-1:] {
+				e.Write(m.(proto.Message))
+			}
+			for _, m := range recs[:len(recs)-1] {
+				e.Write(m.(proto.Message)) // again, out of order: the guards make it a no-op
+			}
+		}
+		project(3)
+		list := func(user string) []string {
+			t.Helper()
+			resp, b := call(t, "GET", base+"/subscriptions", "", "X-API-Key", apiKey, "X-User-Id", user)
+			if resp.StatusCode != 200 {
+				t.Fatalf("list of %s: %d %s", user, resp.StatusCode, b)
+			}
+			l := decode[api.SubscriptionList](t, b)
+			var ids []string
+			for _, s := range l.Subscriptions {
+				ids = append(ids, s.ID)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+		cases := []struct {
+			user string
+			want []string
+		}{
+			{"alice", sorted(id, hook)},
+			{"bob", []string{bobs}},
+			{"carol", nil},
+		}
+		for _, tc := range cases {
+			if got := list(tc.user); !slices.Equal(got, tc.want) {
+				t.Errorf("%s lists %v, want %v", tc.user, got, tc.want)
+			}
+		}
+		_, b := call(t, "GET", base+"/subscriptions?limit=1", "", "X-API-Key", apiKey, "X-User-Id", "bob")
+		if l := decode[api.SubscriptionList](t, b); len(l.Subscriptions) != 1 || l.UserID != "bob" || !l.Subscriptions[0].Analyses ||
+			l.Subscriptions[0].Keyword != "yoga mat" || l.Subscriptions[0].Channel != "in_app" || l.Subscriptions[0].MinSeverity != "info" {
+			t.Errorf("bob's list: %s", b)
+		}
+		if resp, b := call(t, "GET", base+"/subscriptions", ""); resp.StatusCode != 401 {
+			t.Errorf("without the key: %d %s", resp.StatusCode, b)
+		}
+		if resp, b := call(t, "GET", base+"/subscriptions?user=bob", "", "X-API-Key", apiKey); resp.StatusCode != 400 {
+			t.Errorf("unknown parameter: %d %s", resp.StatusCode, b)
+		}
+
+		if resp, b := call(t, "DELETE", base+"/subscriptions/"+id, "", "X-API-Key", apiKey, "X-User-Id", "alice"); resp.StatusCode != 200 {
 			t.Fatalf("delete: %d %s", resp.StatusCode, b)
 		}
-		recs := consume(t, e, topics.Subscriptions, 2)
-		var acts []marketv1.SubscriptionAction
-		for _, m := range recs {
+		// Records of different subscriptions may sit on different partitions: compare as a set.
+		var acts []string
+		for _, m := range consume(t, e, topics.Subscriptions, 4) {
 			sc := m.(*marketv1.SubscriptionChanged)
-			if sc.GetSubscription().GetSubscriptionId() != id {
-				t.Errorf("subscription %s, want %s", sc.GetSubscription().GetSubscriptionId(), id)
-			}
-			acts = append(acts, sc.GetAction())
+			acts = append(acts, sc.GetAction().String()+" "+sc.GetSubscription().GetSubscriptionId())
 		}
-		if !slices.Equal(acts, []marketv1.SubscriptionAction{marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_UPSERTED, marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_DELETED}) {
-			t.Errorf("actions %v", acts)
+		up, del := marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_UPSERTED.String(), marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_DELETED.String()
+		if want := sorted(up+" "+id, up+" "+hook, up+" "+bobs, del+" "+id); !slices.Equal(sorted(acts...), want) {
+			t.Errorf("records %v, want %v", acts, want)
+		}
+		project(4)
+		if got := list("alice"); !slices.Equal(got, []string{hook}) {
+			t.Errorf("after the deletion alice lists %v, want [%s]", got, hook)
 		}
 	})
 

@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/anomalies", routeOpts{}, s.getAnomalies)
 	s.handle("POST /api/v1/analyses", routeOpts{auth: true}, s.postAnalysis)
 	s.handle("GET /api/v1/analyses/{id}", routeOpts{}, s.getAnalysis)
+	s.handle("GET /api/v1/subscriptions", routeOpts{auth: true}, s.getSubscriptions)
 	s.handle("POST /api/v1/subscriptions", routeOpts{auth: true}, s.postSubscription)
 	s.handle("DELETE /api/v1/subscriptions/{id}", routeOpts{auth: true}, s.deleteSubscription)
 	s.handle("GET /api/v1/admin/cache", routeOpts{auth: true}, s.getCacheStats)
@@ -751,6 +752,51 @@ func subscriptionOf(id, user string, req SubscriptionRequest) (*marketv1.Subscri
 type SubscriptionChange struct {
 	ID     string `json:"id"`
 	Action string `json:"action"`
+}
+
+// SubscriptionList is the answer of GET /api/v1/subscriptions.
+type SubscriptionList struct {
+	UserID        string         `json:"user_id"`
+	Subscriptions []Subscription `json:"subscriptions"`
+	// Source is where they came from: redis.
+	Source string `json:"source"`
+}
+
+// getSubscriptions lists the caller's subscriptions (X-User-Id, else anonymous) from the Redis
+// projection of market.subscriptions.v1. It is not cached: a change shows as soon as the
+// projector applied it.
+func (s *Server) getSubscriptions(w http.ResponseWriter, r *http.Request) action {
+	p, err := newParams(r.URL.Query(), []string{"limit"})
+	if err != nil {
+		writeParamError(w, r, err)
+		return action{}
+	}
+	limit, err := p.limit(100, 1000)
+	if err != nil {
+		writeParamError(w, r, err)
+		return action{}
+	}
+	user, err := userOf(r)
+	if err != nil {
+		writeParamError(w, r, err)
+		return action{}
+	}
+	gen, ok := s.generation(w, r)
+	if !ok {
+		return action{}
+	}
+	out := SubscriptionList{UserID: user, Subscriptions: []Subscription{}, Source: LayerRedis}
+	if gen != "" {
+		subs, err := s.opts.Store.Subscriptions(r.Context(), gen, user)
+		if err != nil {
+			s.backendError(w, r, err)
+			return action{}
+		}
+		out.Subscriptions = subs[:min(len(subs), limit)]
+	}
+	// No Last-Modified: a deletion removes the newest change, so the list's time can go back.
+	writeJSON(w, r, http.StatusOK, out, time.Time{})
+	return action{}
 }
 
 func (s *Server) postSubscription(w http.ResponseWriter, r *http.Request) action {

@@ -95,6 +95,8 @@ func topicOf(m proto.Message) string {
 		return topics.ProductObservations
 	case *marketv1.AnalysisEvent:
 		return topics.AnalysisEvents
+	case *marketv1.SubscriptionChanged:
+		return topics.Subscriptions
 	}
 	panic(fmt.Sprintf("apitest: no topic for %T", m))
 }
