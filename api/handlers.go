@@ -197,24 +197,49 @@ func (s *Server) getKeywords(w http.ResponseWriter, r *http.Request) action {
 	return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_KEYWORD_SEARCHED, keyword: q, params: map[string]string{"q": q}}
 }
 
-// snapshot returns a keyword's snapshot through the L1 cache (nil when it has no rows).
+// snapshot returns a keyword's snapshot through the L1 cache (nil when it has no rows): from
+// Redis, else, when Redis fails or has no rows of the keyword, from ClickHouse (History).
 func (s *Server) snapshot(ctx context.Context, keyword string) (*Snapshot, error) {
 	snap, _, err := s.reports.get(ctx, keyword, func(ctx context.Context) (*Snapshot, bool, error) {
 		ctx, cancel := loadCtx(ctx)
 		defer cancel()
-		gen, err := s.opts.Store.Generation(ctx)
-		if errors.Is(err, ErrNoGeneration) {
-			return nil, false, nil
+		snap, rerr := s.redisSnapshot(ctx, keyword)
+		if (rerr == nil && snap != nil) || s.opts.History == nil {
+			return snap, snap != nil, rerr
 		}
+		snap, err := s.opts.History.Report(ctx, keyword)
+		s.m.layer("report", LayerClickHouse, snap != nil)
 		if err != nil {
+			if rerr != nil {
+				return nil, false, errors.Join(rerr, err)
+			}
 			return nil, false, err
 		}
-		snap, err := s.opts.Store.Snapshot(ctx, gen, keyword)
-		s.m.layer("report", LayerRedis, snap != nil)
-		return snap, snap != nil, err
+		if rerr != nil {
+			s.opts.Logger.Warn("report served from ClickHouse: Redis failed", "keyword", keyword, "err", rerr)
+		}
+		return snap, snap != nil, nil
 	})
 	return snap, err
 }
+
+// redisSnapshot reads a keyword's snapshot from Redis; nil when it has no rows.
+func (s *Server) redisSnapshot(ctx context.Context, keyword string) (*Snapshot, error) {
+	gen, err := s.opts.Store.Generation(ctx)
+	if errors.Is(err, ErrNoGeneration) {
+		s.m.layer("report", LayerRedis, false)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.opts.Store.Snapshot(ctx, gen, keyword)
+	s.m.layer("report", LayerRedis, snap != nil)
+	return snap, err
+}
+
+// SourceHeader names the layer that served a report's rows: redis or clickhouse.
+const SourceHeader = "X-MIP-Source"
 
 // Report is the answer of GET /api/v1/keywords/{keyword}/report.
 type Report struct {
@@ -227,6 +252,9 @@ type Report struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 	Facets     Facets      `json:"facets"`
 	UpdatedAt  *time.Time  `json:"updated_at,omitempty"`
+	// Source is where the rows came from: redis, or clickhouse when Redis failed or had none
+	// (also in the X-MIP-Source header).
+	Source string `json:"source"`
 }
 
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
@@ -255,7 +283,8 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
 	if q.Desc {
 		order = "desc"
 	}
-	out := Report{Keyword: kw, Sort: q.Sort, Order: order, Total: snap.Len(), Matched: page.Matched, Items: page.Items, Facets: snap.Facets()}
+	out := Report{Keyword: kw, Sort: q.Sort, Order: order, Total: snap.Len(), Matched: page.Matched, Items: page.Items, Facets: snap.Facets(),
+		Source: snap.Source}
 	if out.Items == nil {
 		out.Items = []ReportRow{}
 	}
@@ -265,6 +294,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
 	if !snap.Updated.IsZero() {
 		out.UpdatedAt = &snap.Updated
 	}
+	w.Header().Set(SourceHeader, snap.Source)
 	writeJSON(w, r, http.StatusOK, out, snap.Updated)
 	return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED, keyword: kw, params: reportParamsOf(r)}
 }

@@ -152,3 +152,84 @@ func lastLines(s string, n int) string {
 	}
 	return s
 }
+
+// PrivateRedis is a redis-server of one test (Debian's redis-server, its append-only file in
+// the test's temporary directory, synced on every write), for tests that stop and restart
+// Redis, which the shared one must not be.
+type PrivateRedis struct {
+	// Addr is the server's address, the same across restarts.
+	Addr string
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	t    testing.TB
+}
+
+// StartPrivateRedis starts a private server on a free loopback port and stops it when the test
+// ends. A missing redis-server fails the test with the command that installs it.
+func StartPrivateRedis(t testing.TB) *PrivateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("testenv: redis-server not found (%v); install it with `deploy/local/services up redis`", err)
+	}
+	p := &PrivateRedis{Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), dir: t.TempDir(), t: t}
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start starts the server (again, with the data it had) and waits until it answers a ping.
+func (p *PrivateRedis) Start() {
+	p.t.Helper()
+	_, port, _ := net.SplitHostPort(p.Addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+		"--appendfsync", "always", "--dir", p.dir, "--daemonize", "no", "--protected-mode", "no",
+		"--logfile", filepath.Join(p.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("testenv: start private redis-server on %s: %v", p.Addr, err)
+	}
+	p.cmd, p.done = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cl, err := connectRedis(p.Addr)
+		if err == nil {
+			cl.Close()
+			return
+		}
+		select {
+		case <-p.done:
+			b, _ := os.ReadFile(filepath.Join(p.dir, "redis.log"))
+			p.t.Fatalf("testenv: private redis-server exited: %s", lastLines(string(b), 20))
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.Stop()
+			p.t.Fatalf("testenv: private redis-server at %s not ready in 30 s: %v", p.Addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop kills the server and waits for it to exit (what was acknowledged is in its append-only
+// file).
+func (p *PrivateRedis) Stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	p.cmd = nil
+}
+
+// Env connects a client to the server and gives the test a key prefix, as Redis does for the
+// shared server; the client is closed when the test ends (the keys stay with the server).
+func (p *PrivateRedis) Env(t testing.TB) *RedisEnv {
+	t.Helper()
+	cl, err := connectRedis(p.Addr)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return &RedisEnv{Client: cl, Prefix: "test:" + shortTestName(t, '-') + ":" + randHex(4) + ":"}
+}
