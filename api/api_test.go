@@ -13,12 +13,16 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/marketinsightspro/marketinsights/api"
 	"github.com/marketinsightspro/marketinsights/api/apitest"
+	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
+	"github.com/marketinsightspro/marketinsights/internal/spool"
+	"github.com/marketinsightspro/marketinsights/internal/testenv"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -628,5 +632,67 @@ func TestUnreachableKafkaDoesNotHoldRequests(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(srv.Metrics().ActionsFailed); n < 18 {
 		t.Errorf("%v user actions counted as failed, want at least 18 of 20", n)
+	}
+}
+
+// TestUserActionsWaitInTheSpool: with a spool, the user actions of requests served while
+// Kafka is stopped wait on disk (none is dropped, no request waits) and reach the topic once
+// the broker is back.
+func TestUserActionsWaitInTheSpool(t *testing.T) {
+	e := apitest.New(t, apitest.Options{})
+	fill(e)
+	k := testenv.StartPrivateKafka(t)
+	cl, err := kafkaclient.New(k.Config(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const actions = "user-actions"
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 3, 1, nil, actions); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(cl, spool.Options{Dir: t.TempDir(), MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() }) // after the server's Run has returned (cleanups run last first)
+	srv, hs := e.Server(api.Options{Kafka: cl, Spool: sp, Topics: map[string]string{topics.UserActions: actions}})
+
+	k.Stop()
+	const n = 20
+	for i := range n {
+		q := fmt.Sprintf("sort=price&limit=%d", i+1) // distinct actions
+		if resp, _ := call(t, "GET", hs.URL+"/api/v1/keywords/"+url.PathEscape(kw)+"/report?"+q, ""); resp.StatusCode != 200 {
+			t.Fatalf("report with Kafka stopped: %d", resp.StatusCode)
+		}
+	}
+	if st := sp.Stats(); st.Appended != n || st.Dropped != 0 || testutil.ToFloat64(srv.Metrics().ActionsFailed) != 0 {
+		t.Errorf("with Kafka stopped: spool %+v, failed %v", st, testutil.ToFloat64(srv.Metrics().ActionsFailed))
+	}
+
+	k.Start()
+	consumer, err := kafkaclient.New(k.Config(), nil, kgo.ConsumeTopics(actions), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	limits := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(limits) < n && ctx.Err() == nil {
+		consumer.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			m, err := topics.DecodeRecord(topics.MustLookup(topics.UserActions), r)
+			if err != nil {
+				t.Errorf("decode a user action: %v", err)
+				return
+			}
+			ua := m.(*marketv1.UserAction)
+			if ua.GetKind() == marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED && ua.GetKeyword() == kw {
+				limits[ua.GetParams()["limit"]] = true
+			}
+		})
+	}
+	if len(limits) != n {
+		t.Fatalf("%d of the %d report views reached the topic after Kafka came back", len(limits), n)
 	}
 }

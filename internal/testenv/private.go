@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/marketinsightspro/marketinsights/internal/broker"
+	"github.com/marketinsightspro/marketinsights/internal/config"
 )
 
 // PrivateClickHouse is a ClickHouse server of one test (Debian's clickhouse-server, data in the
@@ -233,3 +236,46 @@ func (p *PrivateRedis) Env(t testing.TB) *RedisEnv {
 	t.Cleanup(func() { cl.Close() })
 	return &RedisEnv{Client: cl, Prefix: "test:" + shortTestName(t, '-') + ":" + randHex(4) + ":"}
 }
+
+// PrivateKafka is an embedded broker of one test, with its data in the test's temporary
+// directory, for tests that stop and restart Kafka, which the binary's shared broker (Kafka)
+// must not be.
+type PrivateKafka struct {
+	// Addr is the broker's address, the same across restarts.
+	Addr string
+	opts broker.Options
+	b    *broker.Broker
+	t    testing.TB
+}
+
+// StartPrivateKafka starts a private embedded broker on a free loopback port and stops it when
+// the test ends.
+func StartPrivateKafka(t testing.TB) *PrivateKafka {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	p := &PrivateKafka{Addr: addr, opts: broker.Options{Addr: addr, DataDir: t.TempDir()}, t: t}
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start starts the broker (again, with the topics, records and offsets it had).
+func (p *PrivateKafka) Start() {
+	p.t.Helper()
+	b, err := broker.Start(p.opts)
+	if err != nil {
+		p.t.Fatalf("testenv: start a private embedded broker on %s: %v", p.Addr, err)
+	}
+	p.b = b
+}
+
+// Stop stops the broker, flushing its data directory.
+func (p *PrivateKafka) Stop() {
+	if p.b != nil {
+		p.b.Close()
+		p.b = nil
+	}
+}
+
+// Config is the configuration of clients of the broker.
+func (p *PrivateKafka) Config() config.Kafka { return testKafkaConfig([]string{p.Addr}) }
