@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/marketinsightspro/marketinsights/processors/analyses"
+	rproj "github.com/marketinsightspro/marketinsights/projections/redis"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -786,8 +787,8 @@ type SubscriptionChange struct {
 
 // SubscriptionList is the answer of GET /api/v1/subscriptions.
 type SubscriptionList struct {
-	UserID        string         `json:"user_id"`
-	Subscriptions []Subscription `json:"subscriptions"`
+	UserID        string                  `json:"user_id"`
+	Subscriptions []rproj.SubscriptionRow `json:"subscriptions"`
 	// Source is where they came from: redis.
 	Source string `json:"source"`
 }
@@ -796,17 +797,15 @@ type SubscriptionList struct {
 // projection of market.subscriptions.v1. It is not cached: a change shows as soon as the
 // projector applied it.
 func (s *Server) getSubscriptions(w http.ResponseWriter, r *http.Request) action {
+	var limit int
+	var user string
 	p, err := newParams(r.URL.Query(), []string{"limit"})
-	if err != nil {
-		writeParamError(w, r, err)
-		return action{}
+	if err == nil {
+		limit, err = p.limit(100, 1000)
 	}
-	limit, err := p.limit(100, 1000)
-	if err != nil {
-		writeParamError(w, r, err)
-		return action{}
+	if err == nil {
+		user, err = userOf(r)
 	}
-	user, err := userOf(r)
 	if err != nil {
 		writeParamError(w, r, err)
 		return action{}
@@ -815,7 +814,7 @@ func (s *Server) getSubscriptions(w http.ResponseWriter, r *http.Request) action
 	if !ok {
 		return action{}
 	}
-	out := SubscriptionList{UserID: user, Subscriptions: []Subscription{}, Source: LayerRedis}
+	out := SubscriptionList{UserID: user, Subscriptions: []rproj.SubscriptionRow{}, Source: LayerRedis}
 	if gen != "" {
 		subs, err := s.opts.Store.Subscriptions(r.Context(), gen, user)
 		if err != nil {

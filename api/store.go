@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -302,45 +303,26 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// Subscription is a notification subscription as the API lists it.
-type Subscription struct {
-	ID          string    `json:"id"`
-	UserID      string    `json:"user_id"`
-	Keyword     string    `json:"keyword,omitempty"`
-	ASIN        string    `json:"asin,omitempty"`
-	MinSeverity string    `json:"min_severity,omitempty"`
-	Kinds       []string  `json:"kinds"`
-	Channel     string    `json:"channel,omitempty"`
-	WebhookURL  string    `json:"webhook_url,omitempty"`
-	Analyses    bool      `json:"analyses"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-// Subscriptions reads a user's subscriptions (u:<user>:subs), newest change first.
-func (s *Store) Subscriptions(ctx context.Context, gen, user string) ([]Subscription, error) {
+// Subscriptions reads a user's subscriptions (u:<user>:subs, docs/redis.md), newest change first.
+func (s *Store) Subscriptions(ctx context.Context, gen, user string) ([]rproj.SubscriptionRow, error) {
 	key := gen + rproj.UserSubscriptionsKey(user)
 	h, err := s.rdb().HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read the subscriptions of user %q: %w", user, err)
 	}
-	out := make([]Subscription, 0, len(h))
+	out := make([]rproj.SubscriptionRow, 0, len(h))
 	for id, raw := range h {
 		var row rproj.SubscriptionRow
 		if err := json.Unmarshal([]byte(raw), &row); err != nil {
 			return nil, fmt.Errorf("subscription %s in %s: %w", id, key, err)
 		}
-		sub := Subscription{ID: row.ID, UserID: row.UserID, Keyword: row.Keyword, ASIN: row.ASIN, MinSeverity: row.MinSeverity,
-			Kinds: row.Kinds, Channel: row.Channel, WebhookURL: row.WebhookURL, Analyses: row.Analyses, UpdatedAt: msTime(row.Time)}
-		if sub.Kinds == nil {
-			sub.Kinds = []string{}
+		if row.Kinds == nil {
+			row.Kinds = []string{}
 		}
-		out = append(out, sub)
+		out = append(out, row)
 	}
-	slices.SortFunc(out, func(a, b Subscription) int {
-		if c := b.UpdatedAt.Compare(a.UpdatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+	slices.SortFunc(out, func(a, b rproj.SubscriptionRow) int {
+		return cmp.Or(cmp.Compare(b.Time, a.Time), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }

@@ -17,6 +17,7 @@
 package spool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -198,7 +199,7 @@ func (s *Spool) recover() error {
 		}
 		s.segs = append(s.segs, segment{n: n, size: info.Size()})
 	}
-	slices.SortFunc(s.segs, func(a, b segment) int { return cmpU64(a.n, b.n) })
+	slices.SortFunc(s.segs, func(a, b segment) int { return cmp.Compare(a.n, b.n) })
 	s.cursor = s.readCursor()
 	for len(s.segs) > 0 && s.segs[0].n < s.cursor.seg {
 		if err := os.Remove(s.path(s.segs[0].n)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -690,14 +691,4 @@ func validPrefix(path string) (int64, error) {
 		off += headerLen + n
 	}
 	return off, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
