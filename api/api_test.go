@@ -13,11 +13,16 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/marketinsightspro/marketinsights/api"
 	"github.com/marketinsightspro/marketinsights/api/apitest"
+	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
+	"github.com/marketinsightspro/marketinsights/internal/spool"
+	"github.com/marketinsightspro/marketinsights/internal/testenv"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -293,28 +298,88 @@ func TestAPI(t *testing.T) {
 	})
 
 	t.Run("subscriptions", func(t *testing.T) {
-		resp, b := call(t, "POST", base+"/subscriptions", `{"keyword":"water bottle","min_severity":"warning","kinds":["price_drop"]}`, "X-API-Key", apiKey)
-		if resp.StatusCode != 201 {
-			t.Fatalf("create: %d %s", resp.StatusCode, b)
+		create := func(user, body string) string {
+			t.Helper()
+			resp, b := call(t, "POST", base+"/subscriptions", body, "X-API-Key", apiKey, "X-User-Id", user)
+			if resp.StatusCode != 201 {
+				t.Fatalf("create: %d %s", resp.StatusCode, b)
+			}
+			return decode[api.SubscriptionChange](t, b).ID
 		}
-		id := decode[api.SubscriptionChange](t, b).ID
+		id := create("alice", `{"keyword":"water bottle","min_severity":"warning","kinds":["price_drop"]}`)
+		hook := create("alice", `{"asin":"B0A","channel":"webhook","webhook_url":"https://hooks.example.com/x"}`)
+		bobs := create("bob", `{"keyword":"yoga mat","analyses":true}`)
 		if resp, b := call(t, "POST", base+"/subscriptions", `{"keyword":"a","asin":"B0A"}`, "X-API-Key", apiKey); resp.StatusCode != 400 {
 			t.Fatalf("both: %d %s", resp.StatusCode, b)
 		}
-		if resp, b := call(t, "DELETE", base+"/subscriptions/"+id, "", "X-API-Key", apiKey); resp.StatusCode != 200 {
+		// The read model is the projection of the topic: project what the POSTs wrote.
+		project := func(n int) {
+			t.Helper()
+			recs := consume(t, e, topics.Subscriptions, n)
+			for _, m := range recs[len(recs)-1:] {
+				e.Write(m.(proto.Message))
+			}
+			for _, m := range recs[:len(recs)-1] {
+				e.Write(m.(proto.Message)) // again, out of order: the guards make it a no-op
+			}
+		}
+		project(3)
+		list := func(user string) []string {
+			t.Helper()
+			resp, b := call(t, "GET", base+"/subscriptions", "", "X-API-Key", apiKey, "X-User-Id", user)
+			if resp.StatusCode != 200 {
+				t.Fatalf("list of %s: %d %s", user, resp.StatusCode, b)
+			}
+			l := decode[api.SubscriptionList](t, b)
+			var ids []string
+			for _, s := range l.Subscriptions {
+				ids = append(ids, s.ID)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+		cases := []struct {
+			user string
+			want []string
+		}{
+			{"alice", sorted(id, hook)},
+			{"bob", []string{bobs}},
+			{"carol", nil},
+		}
+		for _, tc := range cases {
+			if got := list(tc.user); !slices.Equal(got, tc.want) {
+				t.Errorf("%s lists %v, want %v", tc.user, got, tc.want)
+			}
+		}
+		_, b := call(t, "GET", base+"/subscriptions?limit=1", "", "X-API-Key", apiKey, "X-User-Id", "bob")
+		if l := decode[api.SubscriptionList](t, b); len(l.Subscriptions) != 1 || l.UserID != "bob" || !l.Subscriptions[0].Analyses ||
+			l.Subscriptions[0].Keyword != "yoga mat" || l.Subscriptions[0].Channel != "in_app" || l.Subscriptions[0].MinSeverity != "info" {
+			t.Errorf("bob's list: %s", b)
+		}
+		if resp, b := call(t, "GET", base+"/subscriptions", ""); resp.StatusCode != 401 {
+			t.Errorf("without the key: %d %s", resp.StatusCode, b)
+		}
+		if resp, b := call(t, "GET", base+"/subscriptions?user=bob", "", "X-API-Key", apiKey); resp.StatusCode != 400 {
+			t.Errorf("unknown parameter: %d %s", resp.StatusCode, b)
+		}
+
+		if resp, b := call(t, "DELETE", base+"/subscriptions/"+id, "", "X-API-Key", apiKey, "X-User-Id", "alice"); resp.StatusCode != 200 {
 			t.Fatalf("delete: %d %s", resp.StatusCode, b)
 		}
-		recs := consume(t, e, topics.Subscriptions, 2)
-		var acts []marketv1.SubscriptionAction
-		for _, m := range recs {
+		// Records of different subscriptions may sit on different partitions: compare as a set.
+		var acts []string
+		for _, m := range consume(t, e, topics.Subscriptions, 4) {
 			sc := m.(*marketv1.SubscriptionChanged)
-			if sc.GetSubscription().GetSubscriptionId() != id {
-				t.Errorf("subscription %s, want %s", sc.GetSubscription().GetSubscriptionId(), id)
-			}
-			acts = append(acts, sc.GetAction())
+			acts = append(acts, sc.GetAction().String()+" "+sc.GetSubscription().GetSubscriptionId())
 		}
-		if !slices.Equal(acts, []marketv1.SubscriptionAction{marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_UPSERTED, marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_DELETED}) {
-			t.Errorf("actions %v", acts)
+		up, del := marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_UPSERTED.String(), marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_DELETED.String()
+		if want := sorted(up+" "+id, up+" "+hook, up+" "+bobs, del+" "+id); !slices.Equal(sorted(acts...), want) {
+			t.Errorf("records %v, want %v", acts, want)
+		}
+		project(4)
+		if got := list("alice"); !slices.Equal(got, []string{hook}) {
+			t.Errorf("after the deletion alice lists %v, want [%s]", got, hook)
 		}
 	})
 
@@ -567,5 +632,67 @@ func TestUnreachableKafkaDoesNotHoldRequests(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(srv.Metrics().ActionsFailed); n < 18 {
 		t.Errorf("%v user actions counted as failed, want at least 18 of 20", n)
+	}
+}
+
+// TestUserActionsWaitInTheSpool: with a spool, the user actions of requests served while
+// Kafka is stopped wait on disk (none is dropped, no request waits) and reach the topic once
+// the broker is back.
+func TestUserActionsWaitInTheSpool(t *testing.T) {
+	e := apitest.New(t, apitest.Options{})
+	fill(e)
+	k := testenv.StartPrivateKafka(t)
+	cl, err := kafkaclient.New(k.Config(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const actions = "user-actions"
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 3, 1, nil, actions); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(cl, spool.Options{Dir: t.TempDir(), MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() }) // after the server's Run has returned (cleanups run last first)
+	srv, hs := e.Server(api.Options{Kafka: cl, Spool: sp, Topics: map[string]string{topics.UserActions: actions}})
+
+	k.Stop()
+	const n = 20
+	for i := range n {
+		q := fmt.Sprintf("sort=price&limit=%d", i+1) // distinct actions
+		if resp, _ := call(t, "GET", hs.URL+"/api/v1/keywords/"+url.PathEscape(kw)+"/report?"+q, ""); resp.StatusCode != 200 {
+			t.Fatalf("report with Kafka stopped: %d", resp.StatusCode)
+		}
+	}
+	if st := sp.Stats(); st.Appended != n || st.Dropped != 0 || testutil.ToFloat64(srv.Metrics().ActionsFailed) != 0 {
+		t.Errorf("with Kafka stopped: spool %+v, failed %v", st, testutil.ToFloat64(srv.Metrics().ActionsFailed))
+	}
+
+	k.Start()
+	consumer, err := kafkaclient.New(k.Config(), nil, kgo.ConsumeTopics(actions), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	limits := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(limits) < n && ctx.Err() == nil {
+		consumer.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			m, err := topics.DecodeRecord(topics.MustLookup(topics.UserActions), r)
+			if err != nil {
+				t.Errorf("decode a user action: %v", err)
+				return
+			}
+			ua := m.(*marketv1.UserAction)
+			if ua.GetKind() == marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED && ua.GetKeyword() == kw {
+				limits[ua.GetParams()["limit"]] = true
+			}
+		})
+	}
+	if len(limits) != n {
+		t.Fatalf("%d of the %d report views reached the topic after Kafka came back", len(limits), n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/marketinsightspro/marketinsights/internal/spool"
 	rproj "github.com/marketinsightspro/marketinsights/projections/redis"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
@@ -210,9 +211,10 @@ func userAction(user, route, clientHash string, status int, a action, now time.T
 	}
 }
 
-// produceAction writes a user action asynchronously, never blocking the request.
+// produceAction writes a user action asynchronously, never blocking the request: into the
+// spool when there is one, else into Kafka's buffer.
 func (s *Server) produceAction(ev *marketv1.UserAction) {
-	if s.opts.Kafka == nil {
+	if s.opts.Kafka == nil && s.opts.Spool == nil {
 		return
 	}
 	rec, err := topics.NewEventRecord(topics.MustLookup(topics.UserActions), ev)
@@ -221,6 +223,16 @@ func (s *Server) produceAction(ev *marketv1.UserAction) {
 		return
 	}
 	rec.Topic = s.topic(topics.UserActions)
+	if s.opts.Spool != nil {
+		// The spool counts and logs a record it refuses because it is full.
+		if err := s.opts.Spool.Append(rec); err != nil {
+			s.m.ActionsFailed.Inc()
+			if !errors.Is(err, spool.ErrFull) {
+				s.opts.Logger.Warn("spool a user action", "err", err)
+			}
+		}
+		return
+	}
 	// TryProduce fails at once when the client's buffer is full (Kafka slow or away) instead of
 	// holding the request: the audit loses those actions, counted, and the API keeps answering.
 	s.opts.Kafka.TryProduce(context.Background(), rec, func(_ *kgo.Record, err error) {

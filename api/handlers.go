@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/marketinsightspro/marketinsights/processors/analyses"
+	rproj "github.com/marketinsightspro/marketinsights/projections/redis"
 	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 	"github.com/marketinsightspro/marketinsights/topics"
 )
@@ -62,6 +63,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/anomalies", routeOpts{}, s.getAnomalies)
 	s.handle("POST /api/v1/analyses", routeOpts{auth: true}, s.postAnalysis)
 	s.handle("GET /api/v1/analyses/{id}", routeOpts{}, s.getAnalysis)
+	s.handle("GET /api/v1/subscriptions", routeOpts{auth: true}, s.getSubscriptions)
 	s.handle("POST /api/v1/subscriptions", routeOpts{auth: true}, s.postSubscription)
 	s.handle("DELETE /api/v1/subscriptions/{id}", routeOpts{auth: true}, s.deleteSubscription)
 	s.handle("GET /api/v1/admin/cache", routeOpts{auth: true}, s.getCacheStats)
@@ -196,24 +198,49 @@ func (s *Server) getKeywords(w http.ResponseWriter, r *http.Request) action {
 	return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_KEYWORD_SEARCHED, keyword: q, params: map[string]string{"q": q}}
 }
 
-// snapshot returns a keyword's snapshot through the L1 cache (nil when it has no rows).
+// snapshot returns a keyword's snapshot through the L1 cache (nil when it has no rows): from
+// Redis, else, when Redis fails or has no rows of the keyword, from ClickHouse (History).
 func (s *Server) snapshot(ctx context.Context, keyword string) (*Snapshot, error) {
 	snap, _, err := s.reports.get(ctx, keyword, func(ctx context.Context) (*Snapshot, bool, error) {
 		ctx, cancel := loadCtx(ctx)
 		defer cancel()
-		gen, err := s.opts.Store.Generation(ctx)
-		if errors.Is(err, ErrNoGeneration) {
-			return nil, false, nil
+		snap, rerr := s.redisSnapshot(ctx, keyword)
+		if (rerr == nil && snap != nil) || s.opts.History == nil {
+			return snap, snap != nil, rerr
 		}
+		snap, err := s.opts.History.Report(ctx, keyword)
+		s.m.layer("report", LayerClickHouse, snap != nil)
 		if err != nil {
+			if rerr != nil {
+				return nil, false, errors.Join(rerr, err)
+			}
 			return nil, false, err
 		}
-		snap, err := s.opts.Store.Snapshot(ctx, gen, keyword)
-		s.m.layer("report", LayerRedis, snap != nil)
-		return snap, snap != nil, err
+		if rerr != nil {
+			s.opts.Logger.Warn("report served from ClickHouse: Redis failed", "keyword", keyword, "err", rerr)
+		}
+		return snap, snap != nil, nil
 	})
 	return snap, err
 }
+
+// redisSnapshot reads a keyword's snapshot from Redis; nil when it has no rows.
+func (s *Server) redisSnapshot(ctx context.Context, keyword string) (*Snapshot, error) {
+	gen, err := s.opts.Store.Generation(ctx)
+	if errors.Is(err, ErrNoGeneration) {
+		s.m.layer("report", LayerRedis, false)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.opts.Store.Snapshot(ctx, gen, keyword)
+	s.m.layer("report", LayerRedis, snap != nil)
+	return snap, err
+}
+
+// SourceHeader names the layer that served a report's rows: redis or clickhouse.
+const SourceHeader = "X-MIP-Source"
 
 // Report is the answer of GET /api/v1/keywords/{keyword}/report.
 type Report struct {
@@ -226,6 +253,9 @@ type Report struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 	Facets     Facets      `json:"facets"`
 	UpdatedAt  *time.Time  `json:"updated_at,omitempty"`
+	// Source is where the rows came from: redis, or clickhouse when Redis failed or had none
+	// (also in the X-MIP-Source header).
+	Source string `json:"source"`
 }
 
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
@@ -254,7 +284,8 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
 	if q.Desc {
 		order = "desc"
 	}
-	out := Report{Keyword: kw, Sort: q.Sort, Order: order, Total: snap.Len(), Matched: page.Matched, Items: page.Items, Facets: snap.Facets()}
+	out := Report{Keyword: kw, Sort: q.Sort, Order: order, Total: snap.Len(), Matched: page.Matched, Items: page.Items, Facets: snap.Facets(),
+		Source: snap.Source}
 	if out.Items == nil {
 		out.Items = []ReportRow{}
 	}
@@ -264,6 +295,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
 	if !snap.Updated.IsZero() {
 		out.UpdatedAt = &snap.Updated
 	}
+	w.Header().Set(SourceHeader, snap.Source)
 	writeJSON(w, r, http.StatusOK, out, snap.Updated)
 	return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED, keyword: kw, params: reportParamsOf(r)}
 }
@@ -751,6 +783,49 @@ func subscriptionOf(id, user string, req SubscriptionRequest) (*marketv1.Subscri
 type SubscriptionChange struct {
 	ID     string `json:"id"`
 	Action string `json:"action"`
+}
+
+// SubscriptionList is the answer of GET /api/v1/subscriptions.
+type SubscriptionList struct {
+	UserID        string                  `json:"user_id"`
+	Subscriptions []rproj.SubscriptionRow `json:"subscriptions"`
+	// Source is where they came from: redis.
+	Source string `json:"source"`
+}
+
+// getSubscriptions lists the caller's subscriptions (X-User-Id, else anonymous) from the Redis
+// projection of market.subscriptions.v1. It is not cached: a change shows as soon as the
+// projector applied it.
+func (s *Server) getSubscriptions(w http.ResponseWriter, r *http.Request) action {
+	var limit int
+	var user string
+	p, err := newParams(r.URL.Query(), []string{"limit"})
+	if err == nil {
+		limit, err = p.limit(100, 1000)
+	}
+	if err == nil {
+		user, err = userOf(r)
+	}
+	if err != nil {
+		writeParamError(w, r, err)
+		return action{}
+	}
+	gen, ok := s.generation(w, r)
+	if !ok {
+		return action{}
+	}
+	out := SubscriptionList{UserID: user, Subscriptions: []rproj.SubscriptionRow{}, Source: LayerRedis}
+	if gen != "" {
+		subs, err := s.opts.Store.Subscriptions(r.Context(), gen, user)
+		if err != nil {
+			s.backendError(w, r, err)
+			return action{}
+		}
+		out.Subscriptions = subs[:min(len(subs), limit)]
+	}
+	// No Last-Modified: a deletion removes the newest change, so the list's time can go back.
+	writeJSON(w, r, http.StatusOK, out, time.Time{})
+	return action{}
 }
 
 func (s *Server) postSubscription(w http.ResponseWriter, r *http.Request) action {

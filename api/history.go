@@ -8,16 +8,24 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/marketinsightspro/marketinsights/analytics/market"
+	rproj "github.com/marketinsightspro/marketinsights/projections/redis"
+	marketv1 "github.com/marketinsightspro/marketinsights/schemas/market/v1"
 )
 
 // History reads the ClickHouse read model (docs/sql.md): window history, product history,
 // and the fallbacks for what Redis does not hold. Every value is bound as a parameter.
 type History struct {
-	conn driver.Conn
+	conn  driver.Conn
+	sales *market.SalesModel
 }
 
 // NewHistory returns a reader of the tables through conn (its default database holds them).
-func NewHistory(conn driver.Conn) *History { return &History{conn: conn} }
+func NewHistory(conn driver.Conn) *History {
+	return &History{conn: conn, sales: market.DefaultSalesModel()}
+}
 
 // Ping checks the connection.
 func (h *History) Ping(ctx context.Context) error {
@@ -275,4 +283,138 @@ func (h *History) analysisFacts(ctx context.Context, id string) ([]analysisFact,
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// ReportRetention is how far before a keyword's newest page the ClickHouse fallback of the
+// report reaches: the Redis projection's default keyword retention, so both hold the same
+// products.
+const ReportRetention = 24 * time.Hour
+
+// reportPageSize is the listings of a full search page, as the Redis projection counts them.
+const reportPageSize = 48
+
+// Report rebuilds a keyword's report snapshot from ClickHouse, as the Redis projection holds it
+// (docs/redis.md): every product listed for the keyword within ReportRetention of its newest
+// page, with its latest listing (later event time, then better page-adjusted position, then
+// greater event id), its row and its sort keys computed as the projection computes them. What
+// a card showed comes from search_results; category, availability, seller count and image,
+// which search_results does not keep, come from the product's latest state (product_latest)
+// where known. Row times have the table's second precision. nil when the keyword has no rows.
+func (h *History) Report(ctx context.Context, keyword string) (*Snapshot, error) {
+	const q = `SELECT asin, event_id, event_time, page, position, sponsored, title, brand, price_minor, currency,
+		rating, review_count, bought_past_month, prime
+	FROM search_results FINAL
+	WHERE keyword = ? AND event_time >= (SELECT max(event_time) FROM search_results WHERE keyword = ?) - ?
+	ORDER BY asin, event_time DESC, (greatest(page, 1) - 1) * ? + if(position < 1, ?, position), event_id DESC
+	LIMIT 1 BY asin`
+	rows, err := h.conn.Query(ctx, q, keyword, keyword, uint32(ReportRetention/time.Second), reportPageSize, reportPageSize)
+	if err != nil {
+		return nil, fmt.Errorf("query the report rows of keyword %q: %w", keyword, err)
+	}
+	defer rows.Close()
+	type card struct {
+		l       *marketv1.Listing
+		page    int32
+		at      time.Time
+		eventID string
+	}
+	var cards []card
+	for rows.Next() {
+		var (
+			c                      card
+			asin, currency         string
+			position               int32
+			sponsored, prime       *uint8
+			title, brand           *string
+			price, reviews, bought *int64
+			rating                 *float64
+		)
+		if err := rows.Scan(&asin, &c.eventID, &c.at, &c.page, &position, &sponsored, &title, &brand, &price, &currency,
+			&rating, &reviews, &bought, &prime); err != nil {
+			return nil, fmt.Errorf("read a report row of keyword %q: %w", keyword, err)
+		}
+		a := &marketv1.ProductAttributes{Title: title, Brand: brand, Rating: rating, ReviewCount: reviews, BoughtPastMonth: bought}
+		if price != nil {
+			a.Price = &marketv1.Money{AmountMinor: *price, Currency: currency}
+		}
+		if prime != nil {
+			a.Prime = proto.Bool(*prime == 1)
+		}
+		c.l = &marketv1.Listing{Asin: asin, Position: position, Attributes: a}
+		if sponsored != nil {
+			c.l.Sponsored = proto.Bool(*sponsored == 1)
+		}
+		cards = append(cards, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the report rows of keyword %q: %w", keyword, err)
+	}
+	if len(cards) == 0 {
+		return nil, nil
+	}
+	asins := make([]string, len(cards))
+	for i, c := range cards {
+		asins[i] = c.l.GetAsin()
+	}
+	labels, err := h.productLabels(ctx, asins)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rproj.ListingRow, len(cards))
+	var sets [5][]ScoredASIN
+	for i, c := range cards {
+		if lb, ok := labels[c.l.GetAsin()]; ok {
+			a := c.l.GetAttributes()
+			a.Category, a.Availability, a.SellerCount, a.ImageUrl = lb.category, lb.availability, lb.sellers, lb.image
+		}
+		kl := rproj.ListingOf(c.l, c.page, c.at.UnixMilli(), c.eventID, reportPageSize, h.sales)
+		out[i] = kl.Row
+		for k, v := range kl.Scores {
+			if v != nil {
+				sets[k] = append(sets[k], ScoredASIN{ASIN: kl.Row.ASIN, Score: *v})
+			}
+		}
+	}
+	snap := snapshotOf(keyword, out, sets)
+	snap.Source = LayerClickHouse
+	return snap, nil
+}
+
+// productLabel is what the report fallback takes from a product's latest state.
+type productLabel struct {
+	category, image *string
+	availability    marketv1.Availability
+	sellers         *int32
+}
+
+// productLabels reads the category, availability, seller count and image of products from
+// product_latest (the latest version of each).
+func (h *History) productLabels(ctx context.Context, asins []string) (map[string]productLabel, error) {
+	const q = `SELECT asin, category, availability, seller_count, image_url
+	FROM product_latest FINAL WHERE has(?, asin)
+	ORDER BY asin, version DESC
+	LIMIT 1 BY asin`
+	rows, err := h.conn.Query(ctx, q, asins)
+	if err != nil {
+		return nil, fmt.Errorf("query the latest state of %d products: %w", len(asins), err)
+	}
+	defer rows.Close()
+	out := make(map[string]productLabel, len(asins))
+	for rows.Next() {
+		var (
+			asin, availability string
+			lb                 productLabel
+		)
+		if err := rows.Scan(&asin, &lb.category, &availability, &lb.sellers, &lb.image); err != nil {
+			return nil, fmt.Errorf("read the latest state of a product: %w", err)
+		}
+		if availability != "" {
+			lb.availability = marketv1.Availability(marketv1.Availability_value["AVAILABILITY_"+strings.ToUpper(availability)])
+		}
+		out[asin] = lb
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the latest state of %d products: %w", len(asins), err)
+	}
+	return out, nil
 }

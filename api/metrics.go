@@ -3,6 +3,8 @@ package api
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/marketinsightspro/marketinsights/internal/spool"
 )
 
 // Metrics are the API's Prometheus metrics, registered on the registry given to New.
@@ -23,8 +25,22 @@ type Metrics struct {
 	WSDropped prometheus.Counter
 	// Changes counts change messages received from Redis, by kind.
 	Changes *prometheus.CounterVec
-	// ActionsFailed counts user actions that could not be written to Kafka.
+	// ActionsFailed counts user actions that could not be written to Kafka (or to the spool).
 	ActionsFailed prometheus.Counter
+}
+
+// registerSpool registers the figures of the user actions' spool.
+func registerSpool(reg prometheus.Registerer, sp *spool.Spool) {
+	f := promauto.With(reg)
+	f.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "marketinsights", Subsystem: "api", Name: "user_actions_spool_bytes",
+		Help: "Bytes of user actions on disk waiting for Kafka (and of sent ones in segments not yet deleted)."},
+		func() float64 { return float64(sp.Stats().Bytes) })
+	f.NewCounterFunc(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "user_actions_spooled_total",
+		Help: "User actions written to the spool."}, func() float64 { return float64(sp.Stats().Appended) })
+	f.NewCounterFunc(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "user_actions_sent_total",
+		Help: "User actions from the spool that Kafka acknowledged."}, func() float64 { return float64(sp.Stats().Sent) })
+	f.NewCounterFunc(prometheus.CounterOpts{Namespace: "marketinsights", Subsystem: "api", Name: "user_actions_dropped_total",
+		Help: "User actions refused because the spool was full."}, func() float64 { return float64(sp.Stats().Dropped) })
 }
 
 // NewMetrics registers the API's metrics on reg.

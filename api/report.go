@@ -171,6 +171,8 @@ type Snapshot struct {
 	has   [5][]bool
 	// Updated is the latest event time of a row.
 	Updated time.Time
+	// Source is the layer the rows came from: redis, or clickhouse (the fallback).
+	Source string
 }
 
 // ScoredASIN is a member of a sorted set with its score.
@@ -183,15 +185,21 @@ type ScoredASIN struct {
 // in that order). Rows that are not valid JSON or lack an ASIN are left out; set members
 // without a row are ignored.
 func NewSnapshot(keyword string, rows map[string]string, sets [5][]ScoredASIN) *Snapshot {
-	s := &Snapshot{Keyword: keyword}
+	parsed := make([]rproj.ListingRow, 0, len(rows))
 	for asin, raw := range rows {
 		var r rproj.ListingRow
 		if json.Unmarshal([]byte(raw), &r) != nil || r.ASIN == "" {
 			continue
 		}
 		r.ASIN = asin
-		s.Rows = append(s.Rows, r)
+		parsed = append(parsed, r)
 	}
+	return snapshotOf(keyword, parsed, sets)
+}
+
+// snapshotOf builds a snapshot from rows (one per ASIN; taken over) and the sorted sets.
+func snapshotOf(keyword string, rows []rproj.ListingRow, sets [5][]ScoredASIN) *Snapshot {
+	s := &Snapshot{Keyword: keyword, Rows: rows, Source: LayerRedis}
 	slices.SortFunc(s.Rows, func(a, b rproj.ListingRow) int { return strings.Compare(a.ASIN, b.ASIN) })
 	idx := make(map[string]int, len(s.Rows))
 	var latest int64

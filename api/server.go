@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/time/rate"
 
+	"github.com/marketinsightspro/marketinsights/internal/spool"
 	rproj "github.com/marketinsightspro/marketinsights/projections/redis"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	History *History
 	// Kafka writes user actions, analysis requests and subscription changes (optional).
 	Kafka *kgo.Client
+	// Spool, when set, takes the user actions instead of Kafka's buffer: they wait on disk
+	// while Kafka is away and are sent, in order, once it takes them again (Run runs it; the
+	// caller opens it, usually with Kafka as its producer, and closes it after Run returned).
+	// Without it a user action Kafka cannot take at once is dropped and counted.
+	Spool *spool.Spool
 	// Tracker follows the analyses' events (optional; History answers otherwise).
 	Tracker *Tracker
 	// Topics maps catalog topic names to the names written (tests); absent: the catalog's.
@@ -124,6 +130,9 @@ func New(opts Options) (*Server, error) {
 	}
 	opts.defaults()
 	m := NewMetrics(opts.Registry)
+	if opts.Spool != nil {
+		registerSpool(opts.Registry, opts.Spool)
+	}
 	s := &Server{
 		opts: opts, m: m, hub: NewHub(m), mux: http.NewServeMux(),
 		limits: NewLRU[string, *rate.Limiter](100_000, 10*time.Minute),
@@ -318,17 +327,21 @@ func (s *Server) topic(name string) string {
 // Ready is closed when the server has warmed its caches and follows the change channel.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
-// Run follows the change channel, warms the caches, flushes view counts and runs the
-// tracker until ctx ends; it returns when all of them have stopped.
+// Run follows the change channel, warms the caches, flushes view counts and runs the tracker
+// and the user actions' spool until ctx ends; it returns when all of them have stopped.
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	subscribed := make(chan struct{})
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- s.followChanges(ctx, subscribed) }()
 	go func() { defer wg.Done(); s.flushViews(ctx) }()
+	if s.opts.Spool != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.opts.Spool.Run(ctx) }()
+	}
 	if s.opts.Tracker != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- s.opts.Tracker.Run(ctx) }()

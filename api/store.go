@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -300,4 +301,28 @@ func globEscape(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// Subscriptions reads a user's subscriptions (u:<user>:subs, docs/redis.md), newest change first.
+func (s *Store) Subscriptions(ctx context.Context, gen, user string) ([]rproj.SubscriptionRow, error) {
+	key := gen + rproj.UserSubscriptionsKey(user)
+	h, err := s.rdb().HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read the subscriptions of user %q: %w", user, err)
+	}
+	out := make([]rproj.SubscriptionRow, 0, len(h))
+	for id, raw := range h {
+		var row rproj.SubscriptionRow
+		if err := json.Unmarshal([]byte(raw), &row); err != nil {
+			return nil, fmt.Errorf("subscription %s in %s: %w", id, key, err)
+		}
+		if row.Kinds == nil {
+			row.Kinds = []string{}
+		}
+		out = append(out, row)
+	}
+	slices.SortFunc(out, func(a, b rproj.SubscriptionRow) int {
+		return cmp.Or(cmp.Compare(b.Time, a.Time), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }

@@ -588,6 +588,8 @@ func startPipeline(ctx context.Context, o Options, env gokaenv.Env, n names, con
 		r.stop()
 		return nil, err
 	}
+	// The synthetic market stream has no subscription changes: no projector waits on that topic.
+	sinks = slices.DeleteFunc(sinks, func(s *redisproj.Sink) bool { return s.Topic() == n.topic(topics.Subscriptions) })
 	rps, err := redisproj.Projectors(o.Kafka, sinks, func(s *redisproj.Sink) projections.Options {
 		opts := projections.Options{Group: "bench-" + strings.ReplaceAll(s.Name(), "/", "-") + n.suffix, Log: o.Log, Metrics: pm, FlushInterval: 200 * time.Millisecond}
 		if s.Name() == "redis/keywords" {

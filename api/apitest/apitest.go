@@ -30,6 +30,9 @@ type Options struct {
 	ClickHouse bool
 	// Kafka creates the test's own analysis-events, subscriptions and user-actions topics.
 	Kafka bool
+	// Redis, when set, is the key space used instead of one on the shared Redis (a private
+	// server the test stops, testenv.StartPrivateRedis).
+	Redis *testenv.RedisEnv
 }
 
 // Env is a test's read models and topics.
@@ -48,7 +51,11 @@ type Env struct {
 // New sets up an Env.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
-	e := &Env{t: t, Redis: testenv.Redis(t), sinks: map[string]*rproj.Sink{}, chSinks: map[string][]*chproj.Sink{}, Topics: map[string]string{}}
+	red := o.Redis
+	if red == nil {
+		red = testenv.Redis(t)
+	}
+	e := &Env{t: t, Redis: red, sinks: map[string]*rproj.Sink{}, chSinks: map[string][]*chproj.Sink{}, Topics: map[string]string{}}
 	e.KS = rproj.NewKeyspace(e.Redis.Client, e.Redis.Prefix)
 	sinks, err := rproj.Sinks(context.Background(), e.KS, rproj.Options{KeywordRetention: 365 * 24 * time.Hour})
 	if err != nil {
@@ -95,6 +102,8 @@ func topicOf(m proto.Message) string {
 		return topics.ProductObservations
 	case *marketv1.AnalysisEvent:
 		return topics.AnalysisEvents
+	case *marketv1.SubscriptionChanged:
+		return topics.Subscriptions
 	}
 	panic(fmt.Sprintf("apitest: no topic for %T", m))
 }
@@ -102,6 +111,18 @@ func topicOf(m proto.Message) string {
 // Write projects events through the real sinks: the Redis sinks (which publish changes) and,
 // with ClickHouse, the tables fed by the event's topic.
 func (e *Env) Write(events ...proto.Message) {
+	e.t.Helper()
+	e.write(true, events...)
+}
+
+// WriteClickHouse projects events into the ClickHouse tables only, as if the Redis projection
+// had not seen them (a Redis emptied or behind).
+func (e *Env) WriteClickHouse(events ...proto.Message) {
+	e.t.Helper()
+	e.write(false, events...)
+}
+
+func (e *Env) write(toRedis bool, events ...proto.Message) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -111,7 +132,7 @@ func (e *Env) Write(events ...proto.Message) {
 		if err != nil {
 			e.t.Fatalf("encode %T: %v", ev, err)
 		}
-		if s, ok := e.sinks[top]; ok {
+		if s, ok := e.sinks[top]; ok && toRedis {
 			rows, err := s.Rows(rec)
 			if err != nil {
 				e.t.Fatalf("redis rows of %T: %v", ev, err)

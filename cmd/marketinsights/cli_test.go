@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/alecthomas/kong"
+	"github.com/goccy/go-yaml"
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
 )
@@ -122,5 +123,37 @@ func TestREADMEConfigurationTable(t *testing.T) {
 	}
 	for name := range documented {
 		t.Errorf("README documents --%s, which does not exist", name)
+	}
+}
+
+// TestConfigPrintsEverySetting keeps `marketinsights config` true to the flags: every shared
+// setting (except --config itself) appears under its file key.
+func TestConfigPrintsEverySetting(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "config")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("config output is not YAML: %v\n%s", err, out)
+	}
+	var c cli
+	p, err := kong.New(&c, config.KongOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range p.Model.Flags {
+		if f.Name == "help" || f.Name == "config" {
+			continue
+		}
+		section, key, nested := strings.Cut(config.FileKey(f.Name), ".")
+		_, ok := doc[section]
+		if nested {
+			m, _ := doc[section].(map[string]any)
+			_, ok = m[key]
+		}
+		if !ok {
+			t.Errorf("config does not print --%s (file key %s)", f.Name, config.FileKey(f.Name))
+		}
 	}
 }

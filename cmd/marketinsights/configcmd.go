@@ -33,7 +33,7 @@ func (configCmd) Run(e *env) error {
 		"api": map[string]any{"addr": c.API.Addr, "key": mask(c.API.Key), "rate_limit": c.API.RateLimit, "rate_burst": c.API.RateBurst,
 			"request_timeout": c.API.RequestTimeout.String(), "body_limit": c.API.BodyLimit, "cache_size": c.API.CacheSize,
 			"cache_ttl": c.API.CacheTTL.String(), "history_ttl": c.API.HistoryTTL.String(), "warm_keywords": c.API.WarmKeywords,
-			"cors_origins": c.API.CORSOrigins},
+			"cors_origins": c.API.CORSOrigins, "spool_dir": c.API.SpoolDir, "spool_bytes": c.API.SpoolBytes},
 	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {

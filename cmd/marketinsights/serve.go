@@ -20,6 +20,7 @@ import (
 	"github.com/marketinsightspro/marketinsights/api"
 	"github.com/marketinsightspro/marketinsights/internal/config"
 	"github.com/marketinsightspro/marketinsights/internal/kafkaclient"
+	"github.com/marketinsightspro/marketinsights/internal/spool"
 	chproj "github.com/marketinsightspro/marketinsights/projections/clickhouse"
 	rproj "github.com/marketinsightspro/marketinsights/projections/redis"
 	"github.com/marketinsightspro/marketinsights/topics"
@@ -86,6 +87,26 @@ func startServer(e *env, kcfg config.Kafka, key string, history bool, reg *prome
 	}
 	closers = append(closers, producer.Close)
 	opts.Kafka = producer
+	if cfg.SpoolBytes > 0 {
+		dir := cfg.SpoolDir
+		if dir == "" {
+			dir = filepath.Join(e.cfg.DataDir, "api-spool")
+		}
+		sp, err := spool.Open(producer, spool.Options{Dir: dir, MaxBytes: cfg.SpoolBytes, Logger: e.log})
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("open the user actions' spool (--api-spool-dir, or --api-spool-bytes 0 for none): %w", err)
+		}
+		closers = append(closers, func() {
+			if err := sp.Close(); err != nil {
+				e.log.Warn("close the user actions' spool", "err", err)
+			}
+		})
+		opts.Spool = sp
+		if st := sp.Stats(); st.Bytes > 0 {
+			e.log.Info("user actions waiting in the spool from an earlier run", "dir", dir, "bytes", st.Bytes)
+		}
+	}
 	// The tracker follows the analyses of the last hour; older ones come from ClickHouse.
 	follower, err := kafkaclient.New(kcfg, e.log, kgo.ConsumeTopics(topics.AnalysisEvents),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AfterMilli(time.Now().Add(-time.Hour).UnixMilli())))

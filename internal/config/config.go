@@ -101,6 +101,8 @@ type API struct {
 	HistoryTTL     time.Duration `name:"history-ttl" default:"30s" help:"Lifetime of a cached ClickHouse read." env:"MIP_API_HISTORY_TTL"`
 	WarmKeywords   int           `default:"20" help:"How many of the most viewed keywords are loaded into the cache at start." env:"MIP_API_WARM_KEYWORDS"`
 	CORSOrigins    []string      `name:"cors-origins" placeholder:"ORIGIN" help:"Origins allowed cross-origin requests, e.g. https://app.example.com (* for any); empty: none." env:"MIP_API_CORS_ORIGINS"`
+	SpoolDir       string        `name:"spool-dir" placeholder:"DIR" help:"Directory where user actions wait for Kafka (empty: <data-dir>/api-spool); one process at a time." env:"MIP_API_SPOOL_DIR"`
+	SpoolBytes     int64         `name:"spool-bytes" default:"268435456" help:"Most bytes of user actions kept on disk while Kafka is away; beyond, new ones are dropped, counted and logged (0: no spool, an action Kafka cannot take at once is dropped)." env:"MIP_API_SPOOL_BYTES"`
 }
 
 // BootstrapBrokers returns the bootstrap brokers, the embedded broker's address when none is set.
@@ -198,6 +200,9 @@ func (c *Config) Validate() error {
 	}
 	if c.API.BodyLimit < 1024 {
 		bad("api-body-limit", strconv.FormatInt(c.API.BodyLimit, 10), "at least 1024 bytes")
+	}
+	if c.API.SpoolBytes != 0 && c.API.SpoolBytes < 65536 {
+		bad("api-spool-bytes", strconv.FormatInt(c.API.SpoolBytes, 10), "0 (no spool) or at least 65536 bytes")
 	}
 	if c.API.CacheSize < 1 {
 		bad("api-cache-size", strconv.Itoa(c.API.CacheSize), "a positive number of entries")

@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/marketinsightspro/marketinsights/internal/broker"
+	"github.com/marketinsightspro/marketinsights/internal/config"
 )
 
 // PrivateClickHouse is a ClickHouse server of one test (Debian's clickhouse-server, data in the
@@ -152,3 +155,127 @@ func lastLines(s string, n int) string {
 	}
 	return s
 }
+
+// PrivateRedis is a redis-server of one test (Debian's redis-server, its append-only file in
+// the test's temporary directory, synced on every write), for tests that stop and restart
+// Redis, which the shared one must not be.
+type PrivateRedis struct {
+	// Addr is the server's address, the same across restarts.
+	Addr string
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	t    testing.TB
+}
+
+// StartPrivateRedis starts a private server on a free loopback port and stops it when the test
+// ends. A missing redis-server fails the test with the command that installs it.
+func StartPrivateRedis(t testing.TB) *PrivateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("testenv: redis-server not found (%v); install it with `deploy/local/services up redis`", err)
+	}
+	p := &PrivateRedis{Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), dir: t.TempDir(), t: t}
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start starts the server (again, with the data it had) and waits until it answers a ping.
+func (p *PrivateRedis) Start() {
+	p.t.Helper()
+	_, port, _ := net.SplitHostPort(p.Addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+		"--appendfsync", "always", "--dir", p.dir, "--daemonize", "no", "--protected-mode", "no",
+		"--logfile", filepath.Join(p.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("testenv: start private redis-server on %s: %v", p.Addr, err)
+	}
+	p.cmd, p.done = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cl, err := connectRedis(p.Addr)
+		if err == nil {
+			cl.Close()
+			return
+		}
+		select {
+		case <-p.done:
+			b, _ := os.ReadFile(filepath.Join(p.dir, "redis.log"))
+			p.t.Fatalf("testenv: private redis-server exited: %s", lastLines(string(b), 20))
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.Stop()
+			p.t.Fatalf("testenv: private redis-server at %s not ready in 30 s: %v", p.Addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop kills the server and waits for it to exit (what was acknowledged is in its append-only
+// file).
+func (p *PrivateRedis) Stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	p.cmd = nil
+}
+
+// Env connects a client to the server and gives the test a key prefix, as Redis does for the
+// shared server; the client is closed when the test ends (the keys stay with the server).
+func (p *PrivateRedis) Env(t testing.TB) *RedisEnv {
+	t.Helper()
+	cl, err := connectRedis(p.Addr)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return &RedisEnv{Client: cl, Prefix: "test:" + shortTestName(t, '-') + ":" + randHex(4) + ":"}
+}
+
+// PrivateKafka is an embedded broker of one test, with its data in the test's temporary
+// directory, for tests that stop and restart Kafka, which the binary's shared broker (Kafka)
+// must not be.
+type PrivateKafka struct {
+	// Addr is the broker's address, the same across restarts.
+	Addr string
+	opts broker.Options
+	b    *broker.Broker
+	t    testing.TB
+}
+
+// StartPrivateKafka starts a private embedded broker on a free loopback port and stops it when
+// the test ends.
+func StartPrivateKafka(t testing.TB) *PrivateKafka {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	p := &PrivateKafka{Addr: addr, opts: broker.Options{Addr: addr, DataDir: t.TempDir()}, t: t}
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Start starts the broker (again, with the topics, records and offsets it had).
+func (p *PrivateKafka) Start() {
+	p.t.Helper()
+	b, err := broker.Start(p.opts)
+	if err != nil {
+		p.t.Fatalf("testenv: start a private embedded broker on %s: %v", p.Addr, err)
+	}
+	p.b = b
+}
+
+// Stop stops the broker, flushing its data directory.
+func (p *PrivateKafka) Stop() {
+	if p.b != nil {
+		p.b.Close()
+		p.b = nil
+	}
+}
+
+// Config is the configuration of clients of the broker.
+func (p *PrivateKafka) Config() config.Kafka { return testKafkaConfig([]string{p.Addr}) }

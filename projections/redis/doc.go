@@ -1,6 +1,7 @@
 // Package redis projects the topics into the Redis read models the API and the report page read:
 // the latest state of every product, per keyword the report page's rows with a sorted set per
-// sort key, the current window statistics per keyword and series, and capped anomaly feeds.
+// sort key, the current window statistics per keyword and series, capped anomaly feeds, and
+// every user's notification subscriptions.
 // docs/redis.md is the reference of every key; this is the summary.
 //
 // # Generations
@@ -29,15 +30,17 @@
 //	k:<kw>:win:<kind>:<size>      hash  current window of a series (keyword-windows), guarded by (end, version)
 //	a:feed, a:data                zset + hash: the global anomaly feed, capped
 //	k:<kw>:a:feed, k:<kw>:a:data  zset + hash: the keyword's anomaly feed, capped
+//	u:<user>:subs                 hash  subscription id -> JSON of the user's subscriptions (subscriptions)
+//	s:<id>                        hash  a subscription's guard, owner and tombstone
 //
-// Keywords and ASINs are escaped in keys (":" as %3A, "%" as %25).
+// Keywords, ASINs, users and subscription ids are escaped in keys (":" as %3A, "%" as %25).
 //
 // # Writes
 //
 // Each sink implements projections.Sink[Row]: a record becomes one Lua script call (EVALSHA;
 // scripts are loaded once and again after a NOSCRIPT), and a batch is one pipeline. Every
 // script checks its guard before changing anything, so an older or repeated event changes
-// nothing and the same batch twice leaves the same keys; when it applies a change it PUBLISHes
-// a Change as JSON on <prefix>changes. Checksum digests a generation's content so that a
-// replayed generation can be compared with the live one.
+// nothing and the same batch twice leaves the same keys; when it applies a change (other than a
+// subscription's) it PUBLISHes a Change as JSON on <prefix>changes. Checksum digests a
+// generation's content so that a replayed generation can be compared with the live one.
 package redis

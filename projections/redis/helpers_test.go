@@ -60,6 +60,18 @@ func anomalyOf(n int, id, kw string, at time.Duration) *marketv1.AnomalyDetected
 		Observed: 1999, Explanation: "price fell", Currency: "USD"}
 }
 
+// subscriptionChange upserts subscription id of user following kw at event time at; with
+// deleted it deletes the subscription instead (a deletion names only the id).
+func subscriptionChange(n int, id, user, kw string, at time.Duration, deleted bool) *marketv1.SubscriptionChanged {
+	if deleted {
+		return &marketv1.SubscriptionChanged{Envelope: envelope(n, at), Action: marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_DELETED,
+			Subscription: &marketv1.Subscription{SubscriptionId: id}}
+	}
+	return &marketv1.SubscriptionChanged{Envelope: envelope(n, at), Action: marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_UPSERTED,
+		Subscription: &marketv1.Subscription{SubscriptionId: id, UserId: user, Keyword: kw, MinSeverity: marketv1.Severity_SEVERITY_WARNING,
+			Kinds: []marketv1.AnomalyKind{marketv1.AnomalyKind_ANOMALY_KIND_PRICE_DROP}, Channel: marketv1.Channel_CHANNEL_IN_APP}}
+}
+
 // catalogTopic returns the catalog topic of an event.
 func catalogTopic(m proto.Message) string {
 	switch m.(type) {
@@ -71,6 +83,8 @@ func catalogTopic(m proto.Message) string {
 		return topics.KeywordWindows
 	case *marketv1.AnomalyDetected:
 		return topics.Anomalies
+	case *marketv1.SubscriptionChanged:
+		return topics.Subscriptions
 	}
 	panic(fmt.Sprintf("no topic for %T", m))
 }

@@ -85,26 +85,41 @@ func KeywordListings(ev *marketv1.SearchResultsObserved, pageSize int, sales *ma
 		if l.GetAsin() == "" {
 			continue
 		}
-		onPage := int64(l.GetPosition())
-		if onPage < 1 {
-			onPage = int64(pageSize)
-		}
-		pos := int32(min(int64(page-1)*int64(pageSize)+onPage, math.MaxInt32))
+		pos := PagePosition(page, l.GetPosition(), pageSize)
 		if i, ok := best[l.GetAsin()]; ok {
 			if out[i].Row.Position <= pos {
 				continue
 			}
-			out[i] = listing(ev, l, pos, page, ms, sales)
+			out[i] = listing(ev.GetEnvelope().GetEventId(), l, pos, page, ms, sales)
 			continue
 		}
 		best[l.GetAsin()] = len(out)
-		out = append(out, listing(ev, l, pos, page, ms, sales))
+		out = append(out, listing(ev.GetEnvelope().GetEventId(), l, pos, page, ms, sales))
 	}
 	return out, nil
 }
 
+// PagePosition is a listing's page-adjusted position, (page-1) * pageSize + position; a
+// position below 1 (unknown) counts as the page's last.
+func PagePosition(page, position int32, pageSize int) int32 {
+	page = max(page, 1)
+	onPage := int64(position)
+	if onPage < 1 {
+		onPage = int64(pageSize)
+	}
+	return int32(min(int64(page-1)*int64(pageSize)+onPage, math.MaxInt32))
+}
+
+// ListingOf is one listing as the keyword script applies it (KeywordListings), for a reader
+// that rebuilds a keyword's rows from elsewhere (the API's ClickHouse fallback): l shown at
+// position l.Position of page, by the page read at ms (unix ms) as event eventID.
+func ListingOf(l *marketv1.Listing, page int32, ms int64, eventID string, pageSize int, sales *market.SalesModel) KeywordListing {
+	page = max(page, 1)
+	return listing(eventID, l, PagePosition(page, l.GetPosition(), pageSize), page, ms, sales)
+}
+
 // listing builds one listing's row, guard and scores.
-func listing(ev *marketv1.SearchResultsObserved, l *marketv1.Listing, pos, page int32, ms int64, sales *market.SalesModel) KeywordListing {
+func listing(eventID string, l *marketv1.Listing, pos, page int32, ms int64, sales *market.SalesModel) KeywordListing {
 	a := l.GetAttributes()
 	if a == nil {
 		a = &marketv1.ProductAttributes{}
@@ -114,7 +129,7 @@ func listing(ev *marketv1.SearchResultsObserved, l *marketv1.Listing, pos, page 
 		Title: a.Title, Brand: a.Brand, Category: a.Category,
 		Rating: finite(a.Rating), ReviewCount: a.ReviewCount, BoughtPastMonth: a.BoughtPastMonth,
 		Prime: a.Prime, Availability: availabilityText(a.GetAvailability()), SellerCount: a.SellerCount,
-		ImageURL: a.ImageUrl, Time: ms, EventID: ev.GetEnvelope().GetEventId(),
+		ImageURL: a.ImageUrl, Time: ms, EventID: eventID,
 	}
 	if p := a.GetPrice(); p != nil {
 		r.PriceMinor, r.Currency = proto.Int64(p.GetAmountMinor()), p.GetCurrency()
@@ -141,7 +156,7 @@ func listing(ev *marketv1.SearchResultsObserved, l *marketv1.Listing, pos, page 
 		sc[3] = proto.Float64(float64(*r.ReviewCount))
 	}
 	sc[4] = proto.Float64(float64(pos))
-	guard := fmt.Sprintf("%015d|%06d|%s", ms, maxGuardPosition-min(int64(pos), maxGuardPosition), ev.GetEnvelope().GetEventId())
+	guard := fmt.Sprintf("%015d|%06d|%s", ms, maxGuardPosition-min(int64(pos), maxGuardPosition), eventID)
 	return KeywordListing{Row: r, Guard: guard, Scores: sc}
 }
 

@@ -133,7 +133,8 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 }
 
 // mixedEvents returns n rounds of events of every topic: product versions, search pages,
-// window updates and anomalies of a few products and keywords, ids from base.
+// window updates, anomalies and subscription changes of a few products, keywords and users,
+// ids from base.
 func mixedEvents(base, n int) []proto.Message {
 	var out []proto.Message
 	id := base
@@ -157,6 +158,11 @@ func mixedEvents(base, n int) []proto.Message {
 			out = append(out, searchPage(next(), kw, 1, at, ls...))
 			out = append(out, windowUpdate(next(), kw, marketv1.WindowKind_WINDOW_KIND_TUMBLING, time.Hour, time.Hour+at, int64(i+1)))
 			out = append(out, anomalyOf(next(), fmt.Sprintf("an-%d-%d", i, k), kw, at))
+		}
+		// Subscriptions change owner and keyword from round to round; every third round deletes one.
+		out = append(out, subscriptionChange(next(), fmt.Sprintf("sub-%d", i%3), fmt.Sprintf("user-%d", i%2), fmt.Sprintf("keyword %d", i%2), at, false))
+		if i%3 == 2 {
+			out = append(out, subscriptionChange(next(), fmt.Sprintf("sub-%d", i%2), "", "", at+time.Second, true))
 		}
 	}
 	return out

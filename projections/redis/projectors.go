@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/marketinsightspro/marketinsights/internal/config"
@@ -16,12 +17,21 @@ import (
 // sinkSpecs are the Redis sinks: catalog topic, sink name, rows function.
 var sinkSpecs = []struct {
 	topic, name string
-	rows        func(*Sink, proto.Message) ([]Row, error)
+	rows        func(*Sink, proto.Message, []byte) ([]Row, error)
+	// tombstone, when set, projects a record without a value (a compacted topic's deletion);
+	// without it such a record is undecodable.
+	tombstone func(*kgo.Record) ([]Row, error)
 }{
-	{topics.ProductChanges, "redis/products", productRows},
-	{topics.SearchResults, "redis/keywords", keywordRows},
-	{topics.KeywordWindows, "redis/windows", windowRows},
-	{topics.Anomalies, "redis/anomalies", anomalyRows},
+	{topics.ProductChanges, "redis/products", unkeyed(productRows), nil},
+	{topics.SearchResults, "redis/keywords", unkeyed(keywordRows), nil},
+	{topics.KeywordWindows, "redis/windows", unkeyed(windowRows), nil},
+	{topics.Anomalies, "redis/anomalies", unkeyed(anomalyRows), nil},
+	{topics.Subscriptions, "redis/subscriptions", subscriptionRows, subscriptionTombstone},
+}
+
+// unkeyed adapts a rows function that needs no record key.
+func unkeyed(f func(*Sink, proto.Message) ([]Row, error)) func(*Sink, proto.Message, []byte) ([]Row, error) {
+	return func(s *Sink, m proto.Message, _ []byte) ([]Row, error) { return f(s, m) }
 }
 
 // Topics returns the catalog names of the topics the Redis sinks consume.
@@ -34,7 +44,7 @@ func Topics() []string {
 }
 
 // Sinks returns one sink per projected topic (product changes, search results, keyword
-// windows, anomalies) writing into ks. It loads the Lua scripts into Redis.
+// windows, anomalies, subscriptions) writing into ks. It loads the Lua scripts into Redis.
 func Sinks(ctx context.Context, ks *Keyspace, opts Options) ([]*Sink, error) {
 	opts.defaults()
 	if opts.Generation != "" {
@@ -56,7 +66,7 @@ func newSinks(ks *Keyspace, opts Options) []*Sink {
 		if n, ok := opts.Topics[sp.topic]; ok && n != "" {
 			name = n
 		}
-		out[i] = &Sink{name: sp.name, topic: name, cat: topics.MustLookup(sp.topic), ks: ks, opts: opts, rows: sp.rows}
+		out[i] = &Sink{name: sp.name, topic: name, cat: topics.MustLookup(sp.topic), ks: ks, opts: opts, rows: sp.rows, tombstone: sp.tombstone}
 	}
 	return out
 }

@@ -90,6 +90,8 @@ func TestRowsRefuseInvalidEvents(t *testing.T) {
 		{"page before 1970", searchPage(1, "kw", 1, -time.Duration(t0.UnixNano())-time.Hour, listingOf("A", 1, nil))},
 		{"window without window", &marketv1.KeywordWindowUpdated{Envelope: envelope(1, 0), Keyword: "kw"}},
 		{"anomaly without id", anomalyOf(1, "", "kw", 0)},
+		{"subscription change without action", &marketv1.SubscriptionChanged{Envelope: envelope(1, 0), Subscription: &marketv1.Subscription{SubscriptionId: "s"}}},
+		{"subscription change without envelope", &marketv1.SubscriptionChanged{Action: marketv1.SubscriptionAction_SUBSCRIPTION_ACTION_DELETED}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,12 +37,13 @@ func loadScript(name string) luaScript {
 
 // The scripts, loaded into Redis once per sink (SCRIPT LOAD) and called by EVALSHA.
 var (
-	productScript = loadScript("product.lua")
-	keywordScript = loadScript("keyword.lua")
-	windowScript  = loadScript("window.lua")
-	anomalyScript = loadScript("anomaly.lua")
-	switchScript  = loadScript("switch.lua")
-	abortScript   = loadScript("abort.lua")
+	productScript      = loadScript("product.lua")
+	keywordScript      = loadScript("keyword.lua")
+	windowScript       = loadScript("window.lua")
+	anomalyScript      = loadScript("anomaly.lua")
+	subscriptionScript = loadScript("subscription.lua")
+	switchScript       = loadScript("switch.lua")
+	abortScript        = loadScript("abort.lua")
 )
 
 // Options configure the sinks; zero values take the documented defaults.
@@ -120,7 +121,9 @@ type Sink struct {
 	cat   topics.Topic
 	ks    *Keyspace
 	opts  Options
-	rows  func(s *Sink, m proto.Message) ([]Row, error)
+	rows  func(s *Sink, m proto.Message, key []byte) ([]Row, error)
+	// tombstone projects a record without a value (nil: such a record is undecodable).
+	tombstone func(r *kgo.Record) ([]Row, error)
 }
 
 var _ projections.Sink[Row] = (*Sink)(nil)
@@ -134,11 +137,18 @@ func (s *Sink) Topic() string { return s.topic }
 // Rows decodes a record into the script calls it projects; an undecodable or invalid record is
 // an error (the projector dead-letters it).
 func (s *Sink) Rows(r *kgo.Record) ([]Row, error) {
+	if r.Value == nil && s.tombstone != nil {
+		rows, err := s.tombstone(r)
+		if err != nil {
+			return nil, fmt.Errorf("tombstone %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+		}
+		return rows, nil
+	}
 	m, err := topics.DecodeRecord(s.cat, r)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.rows(s, m)
+	rows, err := s.rows(s, m, r.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%s record %s/%d@%d: %w", s.cat.Schema(), r.Topic, r.Partition, r.Offset, err)
 	}
@@ -232,7 +242,7 @@ func isNetError(err error) bool {
 // loadScripts loads every script of the package into Redis's script cache.
 func loadScripts(ctx context.Context, rdb goredis.UniversalClient) error {
 	pipe := rdb.Pipeline()
-	for _, sc := range []luaScript{productScript, keywordScript, windowScript, anomalyScript, switchScript, abortScript} {
+	for _, sc := range []luaScript{productScript, keywordScript, windowScript, anomalyScript, subscriptionScript, switchScript, abortScript} {
 		pipe.ScriptLoad(ctx, sc.src)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
