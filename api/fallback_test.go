@@ -88,6 +88,15 @@ func TestReportFallsBackToClickHouse(t *testing.T) {
 	if resp, b := call(t, "GET", base+"/keywords/nothing%20anywhere/report", ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("redis down, unknown keyword: %d %s", resp.StatusCode, b)
 	}
+	// Reports still come from ClickHouse: the instance stays ready, degraded.
+	resp, b := call(t, "GET", hs.URL+"/readyz", "")
+	ready := decode[struct {
+		Ready, Degraded bool
+		Checks          map[string]string
+	}](t, b)
+	if resp.StatusCode != http.StatusOK || !ready.Ready || !ready.Degraded || ready.Checks["redis"] == "ok" || ready.Checks["clickhouse"] != "ok" {
+		t.Errorf("redis down: readyz %d %s, want 200, ready and degraded", resp.StatusCode, b)
+	}
 
 	priv.Start()
 	// Once the server has resubscribed to the change channel it empties its caches.

@@ -77,34 +77,41 @@ func (s *Server) routes() {
 	}
 }
 
+// readyz answers 200 while the instance can serve reports: the change channel is subscribed
+// and Redis or, with a history store, ClickHouse answers (reports fall back to ClickHouse when
+// Redis is down). With one of them down it answers 200 with "degraded": true, so a load
+// balancer keeps it; with no store up, 503.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{}
-	ok := true
+	subscribed := true
 	select {
 	case <-s.ready:
 		checks["changes"] = "ok"
 	default:
-		checks["changes"], ok = "not subscribed yet", false
+		checks["changes"], subscribed = "not subscribed yet", false
 	}
-	if err := s.opts.Store.rdb().Ping(ctx).Err(); err != nil {
-		checks["redis"], ok = err.Error(), false
-	} else {
-		checks["redis"] = "ok"
-	}
-	if s.opts.History != nil {
-		if err := s.opts.History.Ping(ctx); err != nil {
-			checks["clickhouse"], ok = err.Error(), false
-		} else {
-			checks["clickhouse"] = "ok"
+	stores, up := 0, 0
+	check := func(name string, ping func(context.Context) error) {
+		stores++
+		if err := ping(ctx); err != nil {
+			checks[name] = err.Error()
+			return
 		}
+		checks[name] = "ok"
+		up++
 	}
+	check("redis", func(ctx context.Context) error { return s.opts.Store.rdb().Ping(ctx).Err() })
+	if s.opts.History != nil {
+		check("clickhouse", s.opts.History.Ping)
+	}
+	ok := subscribed && up > 0
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, r, status, map[string]any{"ready": ok, "checks": checks}, time.Time{})
+	writeJSON(w, r, status, map[string]any{"ready": ok, "degraded": ok && up < stores, "checks": checks}, time.Time{})
 }
 
 // backendError answers 503 for an unreachable store, 504 for a timeout.

@@ -112,6 +112,20 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 	}
+	// Every command our image runs is one the binary accepts (flags included).
+	for name, s := range p.Services {
+		if !strings.HasPrefix(s.Image, "marketinsights") || len(s.Entrypoint) > 0 || len(s.Command) == 0 {
+			continue
+		}
+		var c cli
+		parser, err := kong.New(&c, append(config.KongOptions(), kong.Exit(func(int) {}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parser.Parse(s.Command); err != nil {
+			t.Errorf("service %s runs %q, which marketinsights refuses: %v", name, s.Command, err)
+		}
+	}
 	for _, name := range []string{"processor", "projector", "scraper", "api"} {
 		s := p.Services[name]
 		if s.ContainerName != "" || slices.ContainsFunc(s.Ports, func(pc types.ServicePortConfig) bool { return pc.Published != "" }) {
