@@ -503,6 +503,18 @@ func TestCacheWarmingAndInvalidation(t *testing.T) {
 	if hit != 5 || miss != 0 {
 		t.Fatalf("after warming: %v hits, %v misses; want every lookup a hit", hit, miss)
 	}
+	// The same query of the same snapshot is encoded once: served again, plain or gzipped,
+	// it is the same body with the same ETag.
+	rendered := func(result string) float64 {
+		return testutil.ToFloat64(srv.Metrics().Cache.WithLabelValues("report_response", "l1", result))
+	}
+	hitsBefore := rendered("hit")
+	resp1, b1 := call(t, "GET", report+"?sort=price", "")
+	resp2, b2 := call(t, "GET", report+"?sort=price", "", "Accept-Encoding", "gzip") // call decompresses it
+	if rendered("hit") != hitsBefore+2 || resp2.Header.Get("Content-Encoding") != "gzip" || string(b1) != string(b2) || resp1.Header.Get("ETag") != resp2.Header.Get("ETag") {
+		t.Fatalf("a report served again: %v hits (want %v), same body %v, ETags %q and %q",
+			rendered("hit"), hitsBefore+2, string(b1) == string(b2), resp1.Header.Get("ETag"), resp2.Header.Get("ETag"))
+	}
 
 	// A WebSocket client following the keyword sees the change.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

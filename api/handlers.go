@@ -286,6 +286,41 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
 		return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED, keyword: kw, params: reportParamsOf(r)}
 	}
 	s.views.add(kw)
+	w.Header().Set(SourceHeader, snap.Source)
+	key := renderKey{snap: snap, query: r.URL.RawQuery}
+	rd, ok := s.rendered.Get(key)
+	s.m.Cache.WithLabelValues("report_response", LayerL1, hitOrMiss(ok)).Inc()
+	if !ok {
+		if rd, err = renderJSON(s.reportOf(snap, kw, q)); err != nil {
+			writeError(w, r, http.StatusInternalServerError, "internal", "encode the response")
+			return action{}
+		}
+		s.rendered.Add(key, rd)
+	}
+	writeRendered(w, r, http.StatusOK, "application/json", rd, snap.Updated)
+	return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED, keyword: kw, params: reportParamsOf(r)}
+}
+
+// renderedReports bounds the reports kept encoded (about 20 KB each with 50 rows, plus their
+// gzip form).
+const renderedReports = 1024
+
+// renderKey names an encoded report: the snapshot it was computed from (a keyword's new rows
+// are a new snapshot, so its old answers are never served again and age out) and the raw query.
+type renderKey struct {
+	snap  *Snapshot
+	query string
+}
+
+func hitOrMiss(hit bool) string {
+	if hit {
+		return "hit"
+	}
+	return "miss"
+}
+
+// reportOf computes the answer to q from snap.
+func (s *Server) reportOf(snap *Snapshot, kw string, q ReportQuery) Report {
 	page := snap.Report(q)
 	order := "asc"
 	if q.Desc {
@@ -302,9 +337,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) action {
 	if !snap.Updated.IsZero() {
 		out.UpdatedAt = &snap.Updated
 	}
-	w.Header().Set(SourceHeader, snap.Source)
-	writeJSON(w, r, http.StatusOK, out, snap.Updated)
-	return action{kind: marketv1.UserActionKind_USER_ACTION_KIND_REPORT_VIEWED, keyword: kw, params: reportParamsOf(r)}
+	return out
 }
 
 // reportParamsOf keeps the report parameters that matter for the audit.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -22,45 +23,79 @@ var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip
 // (and Last-Modified when modified is set) and becomes 304 when the request's validators match;
 // bodies of 1 KiB or more are gzipped for clients that accept it.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any, modified time.Time) {
-	body, err := json.Marshal(v)
+	rd, err := renderJSON(v)
 	if err != nil {
 		http.Error(w, `{"error":"internal","message":"encode the response"}`, http.StatusInternalServerError)
 		return
 	}
-	body = append(body, '\n')
-	writeBody(w, r, status, "application/json", body, modified)
+	writeRendered(w, r, status, "application/json", rd, modified)
 }
 
 // writeBody answers with body, applying the validators and compression of writeJSON.
 func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte, modified time.Time) {
+	writeRendered(w, r, status, contentType, newRendered(body), modified)
+}
+
+// rendered is a response body ready to be served many times: its ETag and, made on the first
+// request that accepts it, its gzip form. A report for a popular query is encoded and
+// compressed once per snapshot instead of once per request.
+type rendered struct {
+	body   []byte
+	etag   string
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// newRendered returns body with its ETag.
+func newRendered(body []byte) *rendered {
+	return &rendered{body: body, etag: `"` + strconv.FormatUint(xxhash.Sum64(body), 36) + `"`}
+}
+
+// renderJSON encodes v (and a newline) as a rendered body.
+func renderJSON(v any) (*rendered, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return newRendered(append(body, '\n')), nil
+}
+
+// gzipped returns the body compressed, computed once.
+func (rd *rendered) gzipped() []byte {
+	rd.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		gz := gzipPool.Get().(*gzip.Writer)
+		gz.Reset(&buf)
+		_, _ = gz.Write(rd.body)
+		_ = gz.Close()
+		gzipPool.Put(gz)
+		rd.gz = buf.Bytes()
+	})
+	return rd.gz
+}
+
+// writeRendered answers with rd: ETag and Last-Modified on a 200 to GET or HEAD (and 304 when
+// the request's validators match), gzip when the client accepts it and the body is big enough.
+func writeRendered(w http.ResponseWriter, r *http.Request, status int, contentType string, rd *rendered, modified time.Time) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	if status == http.StatusOK && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		etag := `"` + strconv.FormatUint(xxhash.Sum64(body), 36) + `"`
-		h.Set("ETag", etag)
+		h.Set("ETag", rd.etag)
 		h.Set("Cache-Control", "no-cache")
 		if !modified.IsZero() {
 			h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
 		}
-		if notModified(r, etag, modified) {
+		if notModified(r, rd.etag, modified) {
 			h.Del("Content-Type")
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
 	h.Add("Vary", "Accept-Encoding")
+	body := rd.body
 	if len(body) >= gzipMin && acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
-		w.WriteHeader(status)
-		if r.Method == http.MethodHead {
-			return
-		}
-		gz := gzipPool.Get().(*gzip.Writer)
-		gz.Reset(w)
-		_, _ = gz.Write(body)
-		_ = gz.Close()
-		gzipPool.Put(gz)
-		return
+		body = rd.gzipped()
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)

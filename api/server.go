@@ -115,6 +115,7 @@ type Server struct {
 	readyMu sync.Once
 
 	reports   *l1[*Snapshot]
+	rendered  *LRU[renderKey, *rendered]
 	keywords  *l1[[]KeywordSummary]
 	windows   *l1[[]Window]
 	products  *l1[map[string]string]
@@ -140,6 +141,7 @@ func New(opts Options) (*Server, error) {
 		ready:  make(chan struct{}),
 
 		reports:   newL1[*Snapshot]("report", opts.CacheSize, opts.CacheTTL, m),
+		rendered:  NewLRU[renderKey, *rendered](renderedReports, 0),
 		keywords:  newL1[[]KeywordSummary]("keywords", 16, opts.CacheTTL, m),
 		windows:   newL1[[]Window]("windows", opts.CacheSize, opts.CacheTTL, m),
 		products:  newL1[map[string]string]("product", opts.CacheSize, opts.CacheTTL, m),
