@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -706,5 +707,23 @@ func TestUserActionsWaitInTheSpool(t *testing.T) {
 	}
 	if len(limits) != n {
 		t.Fatalf("%d of the %d report views reached the topic after Kafka came back", len(limits), n)
+	}
+}
+
+// TestProductWithoutHistory: with ClickHouse unreachable, a product Redis holds is served with
+// its fields and a history_error instead of failing.
+func TestProductWithoutHistory(t *testing.T) {
+	e := apitest.New(t, apitest.Options{})
+	fill(e)
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{"127.0.0.1:1"}, DialTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, hs := e.Server(api.Options{History: api.NewHistory(conn)})
+	resp, b := call(t, "GET", hs.URL+"/api/v1/products/B0A", "")
+	p := decode[api.Product](t, b)
+	if resp.StatusCode != http.StatusOK || p.Source != api.LayerRedis || p.Fields["title"] == "" || len(p.History) != 0 || p.HistoryError == "" {
+		t.Fatalf("product with ClickHouse down: %d %s", resp.StatusCode, b)
 	}
 }

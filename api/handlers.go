@@ -466,6 +466,9 @@ type Product struct {
 	Fields map[string]string `json:"fields"`
 	// History is the product's observations, oldest first.
 	History []ProductPoint `json:"history"`
+	// HistoryError is set, and History empty, when the history could not be read (ClickHouse
+	// down or too slow): the latest state is served without it rather than not at all.
+	HistoryError string `json:"history_error,omitempty"`
 }
 
 func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) action {
@@ -540,11 +543,14 @@ func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) action {
 			s.m.layer("product_history", LayerClickHouse, len(h) > 0)
 			return h, len(h) > 0, err
 		})
-		if err != nil {
-			s.backendError(w, r, err)
-			return act
-		}
-		if hist != nil {
+		switch {
+		case err != nil:
+			s.opts.Logger.Warn("product served without its history", "asin", asin, "err", err)
+			out.HistoryError = "the history could not be read: the read model did not answer in time"
+			if !errors.Is(err, context.DeadlineExceeded) {
+				out.HistoryError = "the history could not be read: " + err.Error()
+			}
+		case hist != nil:
 			out.History = hist
 		}
 	}
