@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -173,19 +171,6 @@ func servePprof(e *env, addr string) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for pprof on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Warn("pprof server stopped", "err", err)
-		}
-	}()
 	e.log.Info("pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}, nil
+	return serveOn(e, ln, mux, "pprof server"), nil
 }

@@ -300,21 +300,27 @@ func serveMetrics(e *env, addr string, reg *prometheus.Registry, ready func() bo
 	if err != nil {
 		return nil, fmt.Errorf("listen for metrics on %s (set --metrics-addr): %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	e.log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return serveOn(e, ln, mux, "metrics server"), nil
+}
+
+// serveOn serves h on ln until the returned stop is called; stop shuts the server down (5 s
+// grace) and joins its goroutine.
+func serveOn(e *env, ln net.Listener, h http.Handler, what string) (stop func()) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("metrics server", "err", err)
+			e.log.Error(what, "err", err)
 		}
 	}()
-	e.log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
-	}, nil
+	}
 }
 
 // demoSecret returns the webhook secret kept in dataDir, creating a random one the first time.
