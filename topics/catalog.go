@@ -241,6 +241,22 @@ func Lookup(name string) (Topic, bool) {
 	return Topic{}, false
 }
 
+// ForEvent returns the stream topic whose records are events of m's type, when exactly one
+// stream carries that type (ScrapeRequested, on three priority streams, has none).
+func ForEvent(m proto.Message) (Topic, bool) {
+	name := m.ProtoReflect().Descriptor().FullName()
+	var found []Topic
+	for _, t := range catalog {
+		if t.Kind == KindStream && t.Value != nil && t.Value.ProtoReflect().Descriptor().FullName() == name {
+			found = append(found, t)
+		}
+	}
+	if len(found) != 1 {
+		return Topic{}, false
+	}
+	return found[0], true
+}
+
 // MustLookup returns the topic with the given name and panics if the catalog lacks it (for names
 // taken from this package's constants).
 func MustLookup(name string) Topic {

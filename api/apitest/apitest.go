@@ -89,23 +89,11 @@ func New(t testing.TB, o Options) *Env {
 
 // topicOf is the catalog topic of an event.
 func topicOf(m proto.Message) string {
-	switch m.(type) {
-	case *marketv1.ProductStateChanged:
-		return topics.ProductChanges
-	case *marketv1.SearchResultsObserved:
-		return topics.SearchResults
-	case *marketv1.KeywordWindowUpdated:
-		return topics.KeywordWindows
-	case *marketv1.AnomalyDetected:
-		return topics.Anomalies
-	case *marketv1.ProductObserved:
-		return topics.ProductObservations
-	case *marketv1.AnalysisEvent:
-		return topics.AnalysisEvents
-	case *marketv1.SubscriptionChanged:
-		return topics.Subscriptions
+	t, ok := topics.ForEvent(m)
+	if !ok {
+		panic(fmt.Sprintf("apitest: no topic for %T", m))
 	}
-	panic(fmt.Sprintf("apitest: no topic for %T", m))
+	return t.Name
 }
 
 // Write projects events through the real sinks: the Redis sinks (which publish changes) and,

@@ -74,19 +74,11 @@ func subscriptionChange(n int, id, user, kw string, at time.Duration, deleted bo
 
 // catalogTopic returns the catalog topic of an event.
 func catalogTopic(m proto.Message) string {
-	switch m.(type) {
-	case *marketv1.ProductStateChanged:
-		return topics.ProductChanges
-	case *marketv1.SearchResultsObserved:
-		return topics.SearchResults
-	case *marketv1.KeywordWindowUpdated:
-		return topics.KeywordWindows
-	case *marketv1.AnomalyDetected:
-		return topics.Anomalies
-	case *marketv1.SubscriptionChanged:
-		return topics.Subscriptions
+	t, ok := topics.ForEvent(m)
+	if !ok {
+		panic(fmt.Sprintf("no topic for %T", m))
 	}
-	panic(fmt.Sprintf("no topic for %T", m))
+	return t.Name
 }
 
 // record encodes an event as a record of its catalog topic (named name when not empty).
