@@ -51,10 +51,16 @@ func TestCheckGroupSuffix(t *testing.T) {
 // TestProcessGroupSuffixRebuildsState runs products, keywords and anomalies under a group
 // suffix after observations were written: the suffixed groups are the ones running, and the
 // product tracker's new table holds the product's state built from the input topic's start.
+// It runs on a private embedded broker: a new group reads the catalog's observation topic from
+// its start, which on a shared broker (MIP_TEST_KAFKA_BROKERS) holds every earlier run's records.
 func TestProcessGroupSuffixRebuildsState(t *testing.T) {
-	brokerArgs(t) // the catalog's topics
-	k := testenv.Kafka(t)
-	asin := "B0SFX" + strings.ToUpper(marketv1.NewEventID()[:5])
+	pk := testenv.StartPrivateKafka(t)
+	if code, out, errOut := runCLI(t, "", "--kafka-brokers", pk.Addr, "topics", "apply"); code != 0 {
+		t.Fatalf("topics apply: exit %d\n%s%s", code, out, errOut)
+	}
+	kcfg := pk.Config()
+	id := marketv1.NewEventID()
+	asin := "B0" + strings.ToUpper(id[len(id)-8:]) // the random end of the id
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	var recs []*kgo.Record
 	for i, price := range []int64{1999, 1899, 1799} {
@@ -70,17 +76,21 @@ func TestProcessGroupSuffixRebuildsState(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
-	cl := k.Client(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(pk.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
 	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 
-	suffix := "-t" + marketv1.NewEventID()[:8]
+	suffix := "-t" + id[len(id)-8:]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := &config.Config{DataDir: t.TempDir(), Kafka: k.Config()}
+	cfg := &config.Config{DataDir: t.TempDir(), Kafka: kcfg}
 	e := &env{ctx: ctx, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), stdout: io.Discard, stderr: io.Discard}
-	run, err := startProcessors(e, k.Config(), []string{"anomalies", "keywords", "products"}, processorFlags{
+	run, err := startProcessors(e, kcfg, []string{"anomalies", "keywords", "products"}, processorFlags{
 		AllowedLateness: 10 * time.Minute, TickInterval: time.Second, StorageDir: filepath.Join(cfg.DataDir, "goka"), groupSuffix: suffix,
 	}, prometheus.NewRegistry())
 	if err != nil {
@@ -99,7 +109,7 @@ func TestProcessGroupSuffixRebuildsState(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("table %s: state of %s at version %d after 2 minutes, want 3", table, asin, version)
 		}
-		version = latestVersion(t, k, table, asin)
+		version = latestVersion(t, pk.Addr, table, asin)
 		if version < 3 {
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -112,9 +122,12 @@ func TestProcessGroupSuffixRebuildsState(t *testing.T) {
 
 // latestVersion reads table from its start to its end and returns the version of key's last
 // state there (0: none, or the topic does not exist yet).
-func latestVersion(t *testing.T, k *testenv.KafkaEnv, table, key string) int64 {
+func latestVersion(t *testing.T, addr, table, key string) int64 {
 	t.Helper()
-	cl := k.Client(t, kgo.ConsumeTopics(table), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(table), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
